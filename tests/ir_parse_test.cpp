@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
@@ -154,7 +155,9 @@ TEST(IrParse, NumberSyntax) {
   };
   for (const Case &k : cases)
     EXPECT_EQ(parse(k.text), c(k.value)) << k.text << " -> " << print(parse(k.text));
-  EXPECT_EQ(parse("0x1p-16445"), c(std::numeric_limits<long double>::denorm_min()));
+  char hex[64];
+  std::snprintf(hex, sizeof hex, "%La", std::numeric_limits<long double>::denorm_min());
+  EXPECT_EQ(parse(hex), c(std::numeric_limits<long double>::denorm_min())) << hex;
 }
 
 TEST(IrParse, BadNumbers) {
@@ -231,20 +234,13 @@ const Macro *test_macros(std::string_view name) {
   static const Macro positive{1, input(0) > constant(0)};
   static const Macro zero{0, constant(0)};
   static const Macro broken{9, constant(0)};
-  if (name == "twice")
-    return &twice;
-  if (name == "elu")
-    return &elu;
-  if (name == "leaky")
-    return &leaky;
-  if (name == "swap")
-    return &swap;
-  if (name == "positive")
-    return &positive;
-  if (name == "zero")
-    return &zero;
-  if (name == "broken")
-    return &broken;
+  if (name == "twice") return &twice;
+  if (name == "elu") return &elu;
+  if (name == "leaky") return &leaky;
+  if (name == "swap") return &swap;
+  if (name == "positive") return &positive;
+  if (name == "zero") return &zero;
+  if (name == "broken") return &broken;
   return nullptr;
 }
 
@@ -458,7 +454,9 @@ TEST(IrPrint, Constants) {
   EXPECT_EQ(print(c(0.0001L)), "0.0001");
   EXPECT_EQ(print(c(1e25L)), "1e25");
   EXPECT_EQ(print(c(123456.75L)), "123456.75");
-  EXPECT_EQ(print(c(0.1)), "0.10000000000000000555"); // the double nearest 0.1
+  if constexpr (std::numeric_limits<long double>::digits == 64) { // x87 extended precision
+    EXPECT_EQ(print(c(0.1)), "0.10000000000000000555");           // the double nearest 0.1
+  }
   EXPECT_EQ(print(c(kInf)), "inf");
   EXPECT_EQ(print(c(-kInf)), "-inf");
   EXPECT_EQ(print(c(kNaN)), "nan");
@@ -548,8 +546,7 @@ TEST(IrRoundTrip, RandomConstants) {
     const long double mantissa =
         static_cast<long double>(unit(rng)) + static_cast<long double>(unit(rng)) * 0x1p-50L;
     long double v = std::ldexp(mantissa, exponent(rng));
-    if (i % 2)
-      v = -v;
+    if (i % 2) v = -v;
     const Expr e = c(v);
     ASSERT_EQ(parse(print(e)), e) << print(e);
   }
@@ -568,21 +565,16 @@ Expr random_value(std::mt19937 &rng, int depth) {
                                           0.1L, 1e30L, -1e-30L, kInf, -kInf, kNaN};
   const unsigned pick = depth <= 1 ? rng() % 3 : rng() % 12;
   switch (pick) {
-  case 0:
-    return c(constants[rng() % 12]);
-  case 1:
-    return input(static_cast<int>(rng() % 4));
-  case 2:
-    return rng() % 2 ? param("a") : param("b", 0.5L);
-  case 3:
-    return -random_value(rng, depth - 1);
+  case 0: return c(constants[rng() % 12]);
+  case 1: return input(static_cast<int>(rng() % 4));
+  case 2: return rng() % 2 ? param("a") : param("b", 0.5L);
+  case 3: return -random_value(rng, depth - 1);
   case 4:
   case 5: {
     const Kind kinds[] = {Kind::Add, Kind::Sub, Kind::Mul, Kind::Div, Kind::Min, Kind::Max};
     return make(kinds[rng() % 6], random_value(rng, depth - 1), random_value(rng, depth - 1));
   }
-  case 6:
-    return pow(random_value(rng, depth - 1), static_cast<int>(rng() % 7) - 3);
+  case 6: return pow(random_value(rng, depth - 1), static_cast<int>(rng() % 7) - 3);
   case 7:
     return select(random_condition(rng, depth - 1), random_value(rng, depth - 1),
                   random_value(rng, depth - 1));

@@ -93,7 +93,7 @@ mode_main() {
 mode_test() {
   install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   configure_and_build
-  run_step ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
+  run_step ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --no-tests=error
 }
 
 main() {

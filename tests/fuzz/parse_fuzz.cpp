@@ -28,18 +28,12 @@ const Macro *fuzz_macros(std::string_view name) {
   static const Macro swap{2, input(1) - input(0)};
   static const Macro positive{1, input(0) > constant(0)};
   static const Macro zero{0, constant(0)};
-  if (name == "twice")
-    return &twice;
-  if (name == "elu")
-    return &elu;
-  if (name == "leaky")
-    return &leaky;
-  if (name == "swap")
-    return &swap;
-  if (name == "positive")
-    return &positive;
-  if (name == "zero")
-    return &zero;
+  if (name == "twice") return &twice;
+  if (name == "elu") return &elu;
+  if (name == "leaky") return &leaky;
+  if (name == "swap") return &swap;
+  if (name == "positive") return &positive;
+  if (name == "zero") return &zero;
   return nullptr;
 }
 
@@ -47,8 +41,7 @@ const Macro *fuzz_macros(std::string_view name) {
 // such as twice(twice(...)) double it per level, and printing that is slow, not wrong.
 std::size_t tree_size(Expr e, std::unordered_map<const Node *, std::size_t> &memo) {
   constexpr std::size_t kCap = std::size_t{1} << 40;
-  if (auto it = memo.find(e.get()); it != memo.end())
-    return it->second;
+  if (auto it = memo.find(e.get()); it != memo.end()) return it->second;
   std::size_t n = 1;
   for (int i = 0; i < e.num_children(); ++i)
     n = std::min(kCap, n + tree_size(e.child(i), memo));
@@ -74,8 +67,7 @@ void check_position(std::string_view text, const actforge::ParseError &err) {
   bool ok = err.line() >= 1 && err.line() <= lines && err.column() >= 1;
   if (ok && err.line() == lines)
     ok = static_cast<std::size_t>(err.column()) <= text.size() - last_line_start + 1;
-  if (!ok)
-    finding("error position outside the text", text, err.what());
+  if (!ok) finding("error position outside the text", text, err.what());
 }
 
 } // namespace
@@ -96,8 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   }
 
   std::unordered_map<const Node *, std::size_t> memo;
-  if (tree_size(e, memo) > 100000)
-    return 0;
+  if (tree_size(e, memo) > 100000) return 0;
   const std::string printed = print(e);
   if (printed.rfind(print_body(e), 0) != 0)
     finding("print() does not start with print_body()", text, printed);
@@ -110,7 +101,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   if (back != e)
     finding("the printout reads back as another expression", text,
             printed + "\nreads back as\n" + print(back));
-  if (print(back) != printed)
-    finding("printing is not stable", text, printed);
+  if (print(back) != printed) finding("printing is not stable", text, printed);
   return 0;
 }

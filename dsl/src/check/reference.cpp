@@ -106,6 +106,8 @@ struct Context {
     if (s.entry)
       for (int i = 0; i < s.entry->info.n_kinks; ++i)
         declared_kinks.push_back(s.entry->info.kinks[static_cast<std::size_t>(i)].at);
+    else if (inputs == 1) // a user expression: its kinks are found, then probed like declared ones
+      declared_kinks = find_kinks(probe(f, {0}, 0), -100, 100, 1.0L / 128);
     if (inputs == 1) {
       for (long double x : point_set(declared_kinks))
         points.push_back({x});
@@ -222,7 +224,7 @@ void agreement(const Context &c, const ir::Program &symbolic, dsl::CompiledFn ct
 // reported, with a warning where kinks coincide and cancel (the per-node rule then errs).
 void kink_checks(const Context &c, const ir::Program &df, Tally &t) {
   const Probe p = c.probe(c.f, {0}, 0);
-  const auto found = find_kinks(p, -100, 100, 1.0L / 128);
+  const auto found = c.s.entry ? find_kinks(p, -100, 100, 1.0L / 128) : c.declared_kinks;
   if (c.s.entry) {
     for (long double k : found) {
       bool declared = false;

@@ -77,8 +77,7 @@ const std::vector<Builtin> &builtins() {
 
 const Builtin *find_builtin(std::string_view name) {
   for (const Builtin &b : builtins())
-    if (b.name == name)
-      return &b;
+    if (b.name == name) return &b;
   return nullptr;
 }
 
@@ -101,16 +100,13 @@ struct Reserved {
 
 std::optional<Reserved> reserved(std::string_view name) {
   for (int i = 0; i < kMaxInputs; ++i)
-    if (name == input_name(i))
-      return Reserved{Reserved::Input, i, 0};
+    if (name == input_name(i)) return Reserved{Reserved::Input, i, 0};
   if (name == "inf")
     return Reserved{Reserved::Constant, 0, std::numeric_limits<long double>::infinity()};
   if (name == "nan")
     return Reserved{Reserved::Constant, 0, std::numeric_limits<long double>::quiet_NaN()};
-  if (name == "pi")
-    return Reserved{Reserved::Constant, 0, kPi};
-  if (find_builtin(name))
-    return Reserved{Reserved::Function, 0, 0};
+  if (name == "pi") return Reserved{Reserved::Constant, 0, kPi};
+  if (find_builtin(name)) return Reserved{Reserved::Function, 0, 0};
   // in0, in1, in4, ...: almost certainly meant as an input, so not silently a parameter.
   if (name.size() > 2 && name.substr(0, 2) == "in" &&
       std::all_of(name.begin() + 2, name.end(), is_digit))
@@ -138,8 +134,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string suggestion(std::string_view name) {
   // Short names are too close to everything: "sin" is not a typo of "min".
   const std::size_t allowed = std::min<std::size_t>(2, (name.size() - 1) / 3);
-  if (allowed == 0 || name.size() > 64)
-    return "";
+  if (allowed == 0 || name.size() > 64) return "";
   std::string_view best;
   std::size_t best_distance = allowed + 1;
   for (const Builtin &b : builtins()) {
@@ -184,18 +179,15 @@ struct Token {
 };
 
 std::string describe(const Token &t) {
-  if (t.kind == Tok::End)
-    return "end of input";
+  if (t.kind == Tok::End) return "end of input";
   constexpr std::size_t kShown = 40;
-  if (t.text.size() > kShown)
-    return "'" + std::string(t.text.substr(0, kShown)) + "...'";
+  if (t.text.size() > kShown) return "'" + std::string(t.text.substr(0, kShown)) + "...'";
   return quote(t.text);
 }
 
 std::string describe_char(char c) {
   const auto u = static_cast<unsigned char>(c);
-  if (u >= 0x21 && u < 0x7f)
-    return quote(std::string_view(&c, 1));
+  if (u >= 0x21 && u < 0x7f) return quote(std::string_view(&c, 1));
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02X", u);
   return std::string("byte ") + buf;
@@ -255,8 +247,7 @@ Token Lexer::number() {
   bool fraction = false;
   bool exponent = false;
   std::size_t digits = 0;
-  if (hex)
-    i_ += 2;
+  if (hex) i_ += 2;
   for (; at(i_, digit); ++i_)
     ++digits;
   if (at(i_, '.')) {
@@ -270,23 +261,20 @@ Token Lexer::number() {
   if (ok && (at(i_, e_lower) || at(i_, e_upper))) {
     exponent = true;
     std::size_t j = i_ + 1;
-    if (at(j, '+') || at(j, '-'))
-      ++j;
+    if (at(j, '+') || at(j, '-')) ++j;
     ok = at(j, is_digit);
     for (i_ = j; at(i_, is_digit); ++i_) {
     }
   }
   const std::size_t literal_end = i_;
-  if (at(i_, 'f') || at(i_, 'F') || at(i_, 'l') || at(i_, 'L'))
-    ++i_;
+  if (at(i_, 'f') || at(i_, 'F') || at(i_, 'l') || at(i_, 'L')) ++i_;
   // Glued letters or digits make the whole run one bad token, reported in full.
   while (at(i_, is_ident_char) || at(i_, '.')) {
     ok = false;
     ++i_;
   }
   const std::string_view text = text_.substr(start, i_ - start);
-  if (!ok)
-    fail(pos, "invalid number " + quote(text));
+  if (!ok) fail(pos, "invalid number " + quote(text));
   if (!hex && !fraction && !exponent && literal_end - start > 1 && text_[start] == '0')
     fail(pos, "invalid number " + quote(text) +
                   ": a leading 0 would make it octal in C; write it without the leading zero");
@@ -295,10 +283,8 @@ Token Lexer::number() {
   char *end = nullptr;
   errno = 0;
   const long double value = std::strtold(literal.c_str(), &end);
-  if (end != literal.c_str() + literal.size())
-    fail(pos, "invalid number " + quote(text));
-  if (errno == ERANGE && std::isinf(value))
-    fail(pos, "number " + quote(text) + " is too large");
+  if (end != literal.c_str() + literal.size()) fail(pos, "invalid number " + quote(text));
+  if (errno == ERANGE && std::isinf(value)) fail(pos, "number " + quote(text) + " is too large");
   Token t;
   t.kind = Tok::Number;
   t.pos = pos;
@@ -311,11 +297,9 @@ Token Lexer::next() {
   skip_blanks();
   Token t;
   t.pos = pos_of(i_);
-  if (i_ == text_.size())
-    return t;
+  if (i_ == text_.size()) return t;
   const char c = text_[i_];
-  if (is_digit(c) || (c == '.' && at(i_ + 1, is_digit)))
-    return number();
+  if (is_digit(c) || (c == '.' && at(i_ + 1, is_digit))) return number();
   const std::size_t start = i_;
   if (is_ident_start(c)) {
     while (at(i_, is_ident_char))
@@ -327,54 +311,26 @@ Token Lexer::next() {
   std::size_t length = 1;
   const bool then_eq = at(i_ + 1, '=');
   switch (c) {
-  case '(':
-    t.kind = Tok::LParen;
-    break;
-  case ')':
-    t.kind = Tok::RParen;
-    break;
-  case ',':
-    t.kind = Tok::Comma;
-    break;
-  case '+':
-    t.kind = Tok::Plus;
-    break;
-  case '-':
-    t.kind = Tok::Minus;
-    break;
-  case '*':
-    t.kind = Tok::Star;
-    break;
-  case '/':
-    t.kind = Tok::Slash;
-    break;
-  case '?':
-    t.kind = Tok::Question;
-    break;
-  case ':':
-    t.kind = Tok::Colon;
-    break;
-  case '>':
-    t.kind = then_eq ? Tok::Ge : Tok::Gt;
-    break;
-  case '<':
-    t.kind = then_eq ? Tok::Le : Tok::Lt;
-    break;
-  case '=':
-    t.kind = then_eq ? Tok::EqEq : Tok::Assign;
-    break;
+  case '(': t.kind = Tok::LParen; break;
+  case ')': t.kind = Tok::RParen; break;
+  case ',': t.kind = Tok::Comma; break;
+  case '+': t.kind = Tok::Plus; break;
+  case '-': t.kind = Tok::Minus; break;
+  case '*': t.kind = Tok::Star; break;
+  case '/': t.kind = Tok::Slash; break;
+  case '?': t.kind = Tok::Question; break;
+  case ':': t.kind = Tok::Colon; break;
+  case '>': t.kind = then_eq ? Tok::Ge : Tok::Gt; break;
+  case '<': t.kind = then_eq ? Tok::Le : Tok::Lt; break;
+  case '=': t.kind = then_eq ? Tok::EqEq : Tok::Assign; break;
   case '!':
-    if (!then_eq)
-      fail(t.pos, "unexpected character '!' (the only operator with '!' is '!=')");
+    if (!then_eq) fail(t.pos, "unexpected character '!' (the only operator with '!' is '!=')");
     t.kind = Tok::Ne;
     break;
-  case '^':
-    fail(t.pos, "unexpected character '^' (write powers as pow(x, 3))");
-  default:
-    fail(t.pos, "unexpected character " + describe_char(c));
+  case '^': fail(t.pos, "unexpected character '^' (write powers as pow(x, 3))");
+  default: fail(t.pos, "unexpected character " + describe_char(c));
   }
-  if (then_eq && (c == '>' || c == '<' || c == '=' || c == '!'))
-    length = 2;
+  if (then_eq && (c == '>' || c == '<' || c == '=' || c == '!')) length = 2;
   i_ += length;
   t.text = text_.substr(start, length);
   return t;
@@ -386,24 +342,17 @@ bool is_comparison_token(Tok t) { return t >= Tok::Gt && t <= Tok::Ne; }
 
 Kind comparison_kind(Tok t) {
   switch (t) {
-  case Tok::Gt:
-    return Kind::Gt;
-  case Tok::Ge:
-    return Kind::Ge;
-  case Tok::Lt:
-    return Kind::Lt;
-  case Tok::Le:
-    return Kind::Le;
-  case Tok::EqEq:
-    return Kind::Eq;
-  default:
-    return Kind::Ne;
+  case Tok::Gt: return Kind::Gt;
+  case Tok::Ge: return Kind::Ge;
+  case Tok::Lt: return Kind::Lt;
+  case Tok::Le: return Kind::Le;
+  case Tok::EqEq: return Kind::Eq;
+  default: return Kind::Ne;
   }
 }
 
 bool same_value(long double a, long double b) {
-  if (std::isnan(a) || std::isnan(b))
-    return std::isnan(a) && std::isnan(b);
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
   return a == b && std::signbit(a) == std::signbit(b);
 }
 
@@ -436,8 +385,7 @@ private:
   class Nest {
   public:
     Nest(Parser &parser, Pos at) : parser_(parser) {
-      if (parser_.nest_ >= parser_.options_.max_depth)
-        parser_.fail_too_deep(at);
+      if (parser_.nest_ >= parser_.options_.max_depth) parser_.fail_too_deep(at);
       ++parser_.nest_;
     }
     ~Nest() { --parser_.nest_; }
@@ -489,8 +437,7 @@ private:
   Expr unify_parameters(Expr e, const std::vector<ExplicitDefault> &explicit_defaults) const;
 
   static Expr value(const Operand &o) {
-    if (o.e.is_condition())
-      fail(o.comparison, kComparisonMisuse);
+    if (o.e.is_condition()) fail(o.comparison, kComparisonMisuse);
     return o.e;
   }
 
@@ -502,8 +449,7 @@ private:
     } catch (const Error &e) { // the factories and substitute() throw no ParseError
       fail_with(at, e);
     }
-    if (r.depth() > options_.max_depth)
-      fail_too_deep(at);
+    if (r.depth() > options_.max_depth) fail_too_deep(at);
     return r;
   }
   [[noreturn, gnu::noinline, gnu::cold]] static void fail_with(Pos at, const Error &e) {
@@ -531,8 +477,7 @@ Expr Parser::parse_all() {
   std::vector<ExplicitDefault> defaults;
   while (tok_.kind == Tok::Comma) {
     take();
-    if (tok_.kind != Tok::Ident)
-      expected("a parameter default such as ', beta=1'");
+    if (tok_.kind != Tok::Ident) expected("a parameter default such as ', beta=1'");
     const Token name = take();
     if (auto r = reserved(name.text)) {
       const char *what = r->type == Reserved::Input      ? "an input"
@@ -546,16 +491,14 @@ Expr Parser::parse_all() {
       if (d.name == name.text)
         fail(name.pos, "parameter " + quote(name.text) + " already has a default (at " +
                            at_text(d.pos) + ")");
-    if (tok_.kind != Tok::Assign)
-      expected("'=' after parameter name '", name.text, "'");
+    if (tok_.kind != Tok::Assign) expected("'=' after parameter name '", name.text, "'");
     take();
     defaults.push_back({name.text, default_value(name.text), name.pos});
   }
   if (tok_.kind != Tok::End) {
     if (!defaults.empty())
       expected("',' or end of input after the default of '", defaults.back().name, "'");
-    if (tok_.kind == Tok::RParen)
-      fail(tok_.pos, "found ')' with no matching '('");
+    if (tok_.kind == Tok::RParen) fail(tok_.pos, "found ')' with no matching '('");
     expected("an operator or end of input");
   }
   return unify_parameters(body, defaults);
@@ -563,11 +506,9 @@ Expr Parser::parse_all() {
 
 long double Parser::default_value(std::string_view name) {
   bool negative = false;
-  if (tok_.kind == Tok::Minus || tok_.kind == Tok::Plus)
-    negative = take().kind == Tok::Minus;
+  if (tok_.kind == Tok::Minus || tok_.kind == Tok::Plus) negative = take().kind == Tok::Minus;
   const bool pi = tok_.kind == Tok::Ident && tok_.text == "pi";
-  if (!at_signed_literal() && !pi)
-    expected("a number as the default of '", name, "'");
+  if (!at_signed_literal() && !pi) expected("a number as the default of '", name, "'");
   const long double v = literal_value(take());
   return negative ? -v : v;
 }
@@ -575,8 +516,7 @@ long double Parser::default_value(std::string_view name) {
 Expr Parser::unify_parameters(Expr e, const std::vector<ExplicitDefault> &explicit_defaults) const {
   std::map<std::string, std::vector<Expr>, std::less<>> occurrences;
   for_each_node(e, [&](Expr n) {
-    if (n.kind() == Kind::Param)
-      occurrences[n.param_name()].push_back(n);
+    if (n.kind() == Kind::Param) occurrences[n.param_name()].push_back(n);
   });
   for (const ExplicitDefault &d : explicit_defaults)
     if (occurrences.find(d.name) == occurrences.end())
@@ -601,8 +541,7 @@ Expr Parser::unify_parameters(Expr e, const std::vector<ExplicitDefault> &explic
     }
     const Expr wanted = param(name, target);
     for (const Expr n : entry.second)
-      if (n != wanted)
-        replacements.emplace(n, wanted);
+      if (n != wanted) replacements.emplace(n, wanted);
   }
   return replacements.empty() ? e : substitute(e, replacements);
 }
@@ -619,16 +558,14 @@ Operand Parser::ternary() {
     if (is_comparison_token(tok_.kind))
       fail(tok_.pos, std::string(kComparisonMisuse) + " (comparisons do not chain)");
   }
-  if (tok_.kind != Tok::Question)
-    return lhs;
+  if (tok_.kind != Tok::Question) return lhs;
   const Pos question = tok_.pos;
   advance();
   if (!lhs.e.is_condition())
     fail(lhs.start, "the condition of '?:' must be a comparison such as x > 0");
   const Nest nest(*this, question);
   const Expr a = value(ternary());
-  if (tok_.kind != Tok::Colon)
-    expected("':' to go with '?' at ", question);
+  if (tok_.kind != Tok::Colon) expected("':' to go with '?' at ", question);
   advance();
   const Expr b = value(ternary());
   return {build(question, [&] { return select(lhs.e, a, b); }), lhs.start, {}};
@@ -653,16 +590,14 @@ Operand Parser::arithmetic() {
   };
   for (;;) {
     Operand o = operand();
-    if (product.active)
-      o = reduce(product, o);
+    if (product.active) o = reduce(product, o);
     const Tok t = tok_.kind;
     if (t == Tok::Star || t == Tok::Slash) {
       product = {value(o), o.start, t == Tok::Star ? Kind::Mul : Kind::Div, tok_.pos, true};
       advance();
       continue;
     }
-    if (sum.active)
-      o = reduce(sum, o);
+    if (sum.active) o = reduce(sum, o);
     if (t == Tok::Plus || t == Tok::Minus) {
       sum = {value(o), o.start, t == Tok::Plus ? Kind::Add : Kind::Sub, tok_.pos, true};
       advance();
@@ -682,8 +617,7 @@ Operand Parser::operand() {
   while (tok_.kind == Tok::Minus || tok_.kind == Tok::Plus) {
     signed_ = true;
     last_is_minus = tok_.kind == Tok::Minus;
-    if (last_is_minus)
-      negations.push_back(tok_.pos);
+    if (last_is_minus) negations.push_back(tok_.pos);
     advance();
   }
   Operand o;
@@ -695,8 +629,7 @@ Operand Parser::operand() {
   } else {
     o = primary();
   }
-  if (!signed_)
-    return o;
+  if (!signed_) return o;
   Expr v = value(o);
   for (auto it = negations.rbegin(); it != negations.rend(); ++it)
     v = build(*it, [&] { return -v; });
@@ -715,8 +648,7 @@ Operand Parser::primary() {
     advance();
     const Nest nest(*this, pos);
     Operand inner = ternary();
-    if (tok_.kind != Tok::RParen)
-      expected("')' to close '(' at ", pos);
+    if (tok_.kind != Tok::RParen) expected("')' to close '(' at ", pos);
     advance();
     inner.start = pos;
     return inner;
@@ -724,29 +656,23 @@ Operand Parser::primary() {
   case Tok::Ident: {
     const Token name = tok_;
     advance();
-    if (tok_.kind == Tok::LParen)
-      return call(name);
+    if (tok_.kind == Tok::LParen) return call(name);
     return {leaf(name), pos, {}};
   }
-  default:
-    expected("an expression");
+  default: expected("an expression");
   }
 }
 
 Expr Parser::leaf(const Token &name) const {
   const std::optional<Reserved> r = reserved(name.text);
-  if (!r)
-    return param(std::string(name.text));
+  if (!r) return param(std::string(name.text));
   switch (r->type) {
-  case Reserved::Input:
-    return input(r->input);
-  case Reserved::Constant:
-    return constant(r->value);
+  case Reserved::Input: return input(r->input);
+  case Reserved::Constant: return constant(r->value);
   case Reserved::Function:
     fail(name.pos,
          quote(name.text) + " is a function; call it as " + std::string(name.text) + "(...)");
-  case Reserved::BadInput:
-    break;
+  case Reserved::BadInput: break;
   }
   fail(name.pos, quote(name.text) + " is not an input; the inputs are " + input_list());
 }
@@ -755,15 +681,12 @@ Parser::Callee Parser::callee(const Token &name) const {
   const std::string_view fn = name.text;
   Callee c;
   c.builtin = find_builtin(fn);
-  if (c.builtin)
-    return c;
+  if (c.builtin) return c;
   if (auto r = reserved(fn); r && r->type != Reserved::BadInput)
     fail(name.pos, quote(fn) + " is " + (r->type == Reserved::Input ? "an input" : "a constant") +
                        ", not a function");
-  if (options_.macros)
-    c.macro = options_.macros(fn);
-  if (!c.macro)
-    fail(name.pos, "unknown function " + quote(fn) + suggestion(fn));
+  if (options_.macros) c.macro = options_.macros(fn);
+  if (!c.macro) fail(name.pos, "unknown function " + quote(fn) + suggestion(fn));
   if (c.macro->arity < 0 || c.macro->arity > kMaxInputs || !c.macro->body.defined())
     fail(name.pos, "macro " + quote(fn) + " is malformed (arity " + std::to_string(c.macro->arity) +
                        ", or no body)");
@@ -781,10 +704,8 @@ Operand Parser::call(const Token &name) {
   if (tok_.kind != Tok::RParen) {
     for (;;) {
       args.push_back(ternary());
-      if (tok_.kind == Tok::RParen)
-        break;
-      if (tok_.kind != Tok::Comma)
-        expected("',' or ')' to close '", name.text, "(' at ", open);
+      if (tok_.kind == Tok::RParen) break;
+      if (tok_.kind != Tok::Comma) expected("',' or ')' to close '", name.text, "(' at ", open);
       advance();
     }
   }
@@ -806,8 +727,7 @@ Operand Parser::apply(const Token &name, const Callee &c, const std::vector<Oper
     const Expr body = c.macro->body;
     const Expr e = build(name.pos, [&] { return substitute(body, arguments); });
     for_each_node(body, [&](Expr n) {
-      if (n.kind() != Kind::Param || !n.param_default())
-        return;
+      if (n.kind() != Kind::Param || !n.param_default()) return;
       std::vector<MacroDefault> &seen = macro_defaults_[n.param_name()];
       const long double v = *n.param_default();
       if (std::none_of(seen.begin(), seen.end(),

@@ -31,17 +31,12 @@ bool is_negative_constant(Expr e) {
 int precedence(Expr e) {
   switch (e.kind()) {
   case Kind::Add:
-  case Kind::Sub:
-    return kAdditive;
+  case Kind::Sub: return kAdditive;
   case Kind::Mul:
-  case Kind::Div:
-    return kMultiplicative;
-  case Kind::Neg:
-    return kUnary;
-  case Kind::Const:
-    return is_negative_constant(e) ? kUnary : kPrimary;
-  default:
-    return is_comparison(e.kind()) ? kCondition : kPrimary;
+  case Kind::Div: return kMultiplicative;
+  case Kind::Neg: return kUnary;
+  case Kind::Const: return is_negative_constant(e) ? kUnary : kPrimary;
+  default: return is_comparison(e.kind()) ? kCondition : kPrimary;
   }
 }
 
@@ -55,8 +50,7 @@ std::string decimal(long double v, int digits) {
   const std::size_t e_at = sci.find('e');
   std::string mantissa;
   for (std::size_t i = 0; i < e_at; ++i)
-    if (sci[i] >= '0' && sci[i] <= '9')
-      mantissa += sci[i];
+    if (sci[i] >= '0' && sci[i] <= '9') mantissa += sci[i];
   while (mantissa.size() > 1 && mantissa.back() == '0')
     mantissa.pop_back();
   const int exponent = std::atoi(sci.c_str() + e_at + 1);
@@ -74,18 +68,15 @@ std::string decimal(long double v, int digits) {
     out += "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + mantissa;
   } else {
     out += mantissa.substr(0, 1);
-    if (n > 1)
-      out += "." + mantissa.substr(1);
+    if (n > 1) out += "." + mantissa.substr(1);
     out += "e" + std::to_string(exponent);
   }
   return out;
 }
 
 std::string format_constant(long double v) {
-  if (std::isnan(v))
-    return "nan";
-  if (std::isinf(v))
-    return v < 0 ? "-inf" : "inf";
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   // More digits never read back worse, so the shortest that works can be bisected; long double
   // formatting of large exponents is slow enough for the linear search to show.
   const auto reads_back = [v](int digits) {
@@ -106,11 +97,9 @@ std::string format_constant(long double v) {
 void emit(Expr e, std::string &out);
 
 void emit_wrapped(Expr e, bool parens, std::string &out) {
-  if (parens)
-    out += '(';
+  if (parens) out += '(';
   emit(e, out);
-  if (parens)
-    out += ')';
+  if (parens) out += ')';
 }
 
 void emit_binary(Expr e, std::string &out) {
@@ -131,8 +120,7 @@ void emit_call(std::string_view name, Expr e, std::string &out) {
   out += name;
   out += '(';
   for (int i = 0; i < e.num_children(); ++i) {
-    if (i > 0)
-      out += ", ";
+    if (i > 0) out += ", ";
     emit(e.child(i), out);
   }
   out += ')';
@@ -141,21 +129,13 @@ void emit_call(std::string_view name, Expr e, std::string &out) {
 void emit(Expr e, std::string &out) {
   const Kind k = e.kind();
   switch (k) {
-  case Kind::Const:
-    out += format_constant(e.value());
-    return;
-  case Kind::Input:
-    out += input_name(e.input_index());
-    return;
-  case Kind::Param:
-    out += e.param_name();
-    return;
+  case Kind::Const: out += format_constant(e.value()); return;
+  case Kind::Input: out += input_name(e.input_index()); return;
+  case Kind::Param: out += e.param_name(); return;
   case Kind::Add:
   case Kind::Sub:
   case Kind::Mul:
-  case Kind::Div:
-    emit_binary(e, out);
-    return;
+  case Kind::Div: emit_binary(e, out); return;
   case Kind::Neg: {
     // "-2" would read back as a negative constant and "--x" looks like a typo.
     const Expr u = e.child(0);
@@ -168,8 +148,7 @@ void emit(Expr e, std::string &out) {
     emit(e.child(0), out);
     out += ", " + std::to_string(e.exponent()) + ")";
     return;
-  default:
-    break;
+  default: break;
   }
   if (is_comparison(k)) {
     // Operands of a comparison are never comparisons, and everything else binds tighter.
@@ -184,8 +163,7 @@ void emit(Expr e, std::string &out) {
 }
 
 void require_defined(Expr e) {
-  if (!e.defined())
-    throw Error("cannot print an undefined expression");
+  if (!e.defined()) throw Error("cannot print an undefined expression");
 }
 
 } // namespace

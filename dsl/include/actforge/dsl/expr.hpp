@@ -87,9 +87,11 @@ template <class T>
 concept Value = Expression<T> && !Condition<T>;
 template <class T>
 concept Constant = expr_traits<std::remove_cvref_t<T>>::is_constant;
-/// What an operator accepts: an expression or a plain number (which becomes a literal).
+/// What an operator accepts: an expression or a plain number (which becomes a literal). A
+/// comparison is accepted here so that its misuse meets a readable static_assert (ops.hpp)
+/// rather than a failed constraint.
 template <class T>
-concept Operand = Value<T> || std::is_arithmetic_v<std::remove_cvref_t<T>>;
+concept Operand = Expression<T> || std::is_arithmetic_v<std::remove_cvref_t<T>>;
 
 template <class T> struct is_int_t : std::false_type {};
 template <long long N> struct is_int_t<int_t<N>> : std::true_type {};

@@ -42,7 +42,7 @@ ACTFORGE_DSL_BINARY(<, Kind::Lt)
 ACTFORGE_DSL_BINARY(<=, Kind::Le)
 #undef ACTFORGE_DSL_BINARY
 
-template <Value A> constexpr auto operator-(const A &a) { return detail::raw<Kind::Neg>(a); }
+template <Expression A> constexpr auto operator-(const A &a) { return detail::raw<Kind::Neg>(a); }
 
 /// Equality comparisons are functions, not operators, so C++20's rewritten == never interferes.
 template <Operand A, Operand B> constexpr auto eq(const A &a, const B &b) {
@@ -53,7 +53,7 @@ template <Operand A, Operand B> constexpr auto ne(const A &a, const B &b) {
 }
 
 #define ACTFORGE_DSL_UNARY(fn, kind)                                                               \
-  template <Value A> constexpr auto fn(const A &a) { return detail::raw<kind>(a); }
+  template <Expression A> constexpr auto fn(const A &a) { return detail::raw<kind>(a); }
 ACTFORGE_DSL_UNARY(exp, Kind::Exp)
 ACTFORGE_DSL_UNARY(expm1, Kind::Expm1)
 ACTFORGE_DSL_UNARY(log, Kind::Log)
@@ -82,11 +82,16 @@ constexpr auto max(const A &a, const B &b) {
 /// select(x > 0, a, b): a where the condition holds, else b.
 template <class C, Operand A, Operand B> constexpr auto select(const C &c, const A &a, const B &b) {
   static_assert(Condition<C>, "the first argument of select() must be a comparison such as x > 0");
+  static_assert(!Condition<A> && !Condition<B>,
+                "a comparison (such as x > 0) can only be the condition of select()");
   return node_t<Kind::Select, C, decltype(as_expr(a)), decltype(as_expr(b))>{
       hana::make_tuple(c, as_expr(a), as_expr(b))};
 }
 
 /// u^N for an integer N known at compile time: pow<3>(x).
-template <long long N, Value A> constexpr auto pow(const A &a) { return pow_t<N, A>{a}; }
+template <long long N, Expression A> constexpr auto pow(const A &a) {
+  static_assert(Value<A>, "a comparison (such as x > 0) can only be the condition of select()");
+  return pow_t<N, A>{a};
+}
 
 } // namespace actforge::dsl
