@@ -7,10 +7,10 @@
 #include "actforge/dsl/reflect.hpp"
 #include "actforge/ir/interpret.hpp"
 
+#include <boost/hana/core/to.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/length.hpp>
 #include <boost/hana/range.hpp>
-#include <boost/hana/core/to.hpp>
 #include <boost/hana/string.hpp>
 
 #include <memory>
@@ -22,14 +22,12 @@ namespace {
 template <class Key> long double param_value(const ParamValues &p, Key key) {
   const char *name = hana::to<const char *>(key);
   auto it = p.find(std::string_view(name));
-  if (it == p.end())
-    throw Error(std::string("no value for parameter '") + name + "'");
+  if (it == p.end()) throw Error(std::string("no value for parameter '") + name + "'");
   return it->second;
 }
 
 // eval(e, x, g) with every parameter of e bound from `p`, on scalar type T.
-template <class T, class E>
-T eval_with(const E &e, const T &x, const T &g, const ParamValues &p) {
+template <class T, class E> T eval_with(const E &e, const T &x, const T &g, const ParamValues &p) {
   auto names = hana::to_tuple(param_names(e));
   return hana::unpack(names, [&](auto... key) {
     return eval(e, x, g, binding<decltype(key), T>{T(param_value(p, key))}...);
@@ -72,8 +70,7 @@ std::vector<Entry> build_catalog() {
     e.df_dx = &ct_dx<I>;
     e.d2f_dx2 = &ct_dx2<I>;
     e.df_dx_dual = &ct_dual<I>;
-    if (e.shape == Shape::Gated)
-      e.df_dg = &ct_dg<I>;
+    if (e.shape == Shape::Gated) e.df_dg = &ct_dg<I>;
     out.push_back(std::move(e));
   });
   Entry maxout;
@@ -89,8 +86,7 @@ ParamValues Entry::sample_params() const {
   ParamValues p;
   if (expr.defined())
     for (const auto &info_param : ir::collect_params(expr))
-      if (info_param.default_value)
-        p[info_param.name] = *info_param.default_value;
+      if (info_param.default_value) p[info_param.name] = *info_param.default_value;
   for (int i = 0; i < info.n_samples; ++i)
     p[info.samples[static_cast<std::size_t>(i)].name] =
         info.samples[static_cast<std::size_t>(i)].value;
@@ -104,8 +100,7 @@ const std::vector<Entry> &catalog() {
 
 const Entry *find_activation(std::string_view name) {
   for (const Entry &e : catalog())
-    if (e.name == name)
-      return &e;
+    if (e.name == name) return &e;
   return nullptr;
 }
 
@@ -114,8 +109,7 @@ ir::MacroLookup library_macros() {
     static const std::map<std::string, ir::Macro, std::less<>> macros = [] {
       std::map<std::string, ir::Macro, std::less<>> m;
       for (const Entry &e : catalog())
-        if (e.expr.defined())
-          m.emplace(e.name, ir::Macro{e.shape == Shape::Gated ? 2 : 1, e.expr});
+        if (e.expr.defined()) m.emplace(e.name, ir::Macro{e.shape == Shape::Gated ? 2 : 1, e.expr});
       return m;
     }();
     auto it = macros.find(name);

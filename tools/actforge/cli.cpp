@@ -14,7 +14,8 @@ Args::Args(std::vector<std::string> args, std::vector<std::string> flags,
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
-      positional_.push_back(a); // includes "-x..." text such as "-x*2": expressions may start with '-'
+      positional_.push_back(
+          a); // includes "-x..." text such as "-x*2": expressions may start with '-'
       continue;
     }
     const auto eq = a.find('=');
@@ -41,20 +42,18 @@ bool Args::flag(std::string_view name) const {
 std::optional<std::string> Args::option(std::string_view name) const {
   std::optional<std::string> last;
   for (const auto &[k, v] : options_)
-    if (k == name)
-      last = v;
+    if (k == name) last = v;
   return last;
 }
 
 int int_option(const Args &a, std::string_view name, int fallback, int lo, int hi) {
   const auto text = a.option(name);
-  if (!text)
-    return fallback;
+  if (!text) return fallback;
   int v = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || end != text->data() + text->size() || v < lo || v > hi)
-    throw UsageError{std::string(name) + " must be an integer from " + std::to_string(lo) +
-                     " to " + std::to_string(hi) + ", got '" + *text + "'"};
+    throw UsageError{std::string(name) + " must be an integer from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + ", got '" + *text + "'"};
   return v;
 }
 
@@ -68,8 +67,7 @@ std::string describe_parse_error(std::string_view text, int line, int column,
   std::string quoted(rest.substr(0, std::min(rest.find('\n'), std::size_t{200})));
   std::string caret(static_cast<std::size_t>(std::max(0, column - 1)), ' ');
   for (std::size_t i = 0; i < caret.size() && i < quoted.size(); ++i)
-    if (quoted[i] == '\t')
-      caret[i] = '\t'; // keep the caret aligned under tabs
+    if (quoted[i] == '\t') caret[i] = '\t'; // keep the caret aligned under tabs
   return "at " + std::to_string(line) + ":" + std::to_string(column) + ": " + message + "\n  " +
          quoted + "\n  " + caret + "^";
 }

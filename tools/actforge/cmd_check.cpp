@@ -10,7 +10,8 @@
 
 namespace actforge::cli {
 namespace {
-constexpr const char *kHelp = R"(usage: actforge check NAME|EXPR...|--all [--reference] [--json] [--golden FILE]
+constexpr const char *kHelp =
+    R"(usage: actforge check NAME|EXPR...|--all [--reference] [--json] [--golden FILE]
 
 Checks the long-double reference of activations (library names or expressions):
   forward            values against the golden oracle (50-digit values that share none of our
@@ -37,13 +38,13 @@ void print_table(const std::vector<check::Record> &records) {
               "max_rel_err", "points", "notes");
   for (const auto &r : records) {
     auto fig = [](const std::optional<double> &v, const char *f) {
-      if (!v)
-        return std::string("-");
+      if (!v) return std::string("-");
       char buf[32];
       std::snprintf(buf, sizeof buf, f, *v);
       return std::string(buf);
     };
-    const std::string name = r.activation.size() > 16 ? r.activation.substr(0, 13) + "..." : r.activation;
+    const std::string name =
+        r.activation.size() > 16 ? r.activation.substr(0, 13) + "..." : r.activation;
     std::printf("%-16s %-22s %-6s %10s %12s %7s  %s\n", name.c_str(), r.role.c_str(),
                 check::to_string(r.status), fig(r.max_ulp, "%.3g").c_str(),
                 fig(r.max_rel_grad_err, "%.2e").c_str(),
@@ -59,17 +60,16 @@ int cmd_check(const std::vector<std::string> &argv) {
     return kOk;
   }
   if (auto target = args.option("--target"))
-    throw UsageError{"--target " + *target +
-                     ": no compiled targets exist yet; use --reference (the long-double reference)"};
+    throw UsageError{
+        "--target " + *target +
+        ": no compiled targets exist yet; use --reference (the long-double reference)"};
   std::vector<std::string> names = args.positional();
   if (args.flag("--all")) {
-    if (!names.empty())
-      throw UsageError{"give activations or --all, not both"};
+    if (!names.empty()) throw UsageError{"give activations or --all, not both"};
     for (const auto &e : dsl::catalog())
       names.push_back(e.name);
   }
-  if (names.empty())
-    throw UsageError{"name an activation or expression, or give --all"};
+  if (names.empty()) throw UsageError{"name an activation or expression, or give --all"};
 
   std::vector<check::Subject> subjects;
   for (const auto &n : names)
@@ -80,16 +80,16 @@ int cmd_check(const std::vector<std::string> &argv) {
   const bool progress = isatty(fileno(stderr)) && subjects.size() > 1;
   std::vector<check::Record> records;
   for (const auto &s : subjects) {
-    if (progress)
-      std::fprintf(stderr, "\rchecking %-40.40s", s.name.c_str());
+    if (progress) std::fprintf(stderr, "\rchecking %-40.40s", s.name.c_str());
     auto r = check::check_reference(s, &golden);
     records.insert(records.end(), r.begin(), r.end());
   }
-  if (progress)
-    std::fprintf(stderr, "\r%50s\r", "");
+  if (progress) std::fprintf(stderr, "\r%50s\r", "");
   long passed = 0, failed = 0, skipped = 0;
   for (const auto &r : records)
-    (r.status == check::Status::Pass ? passed : r.status == check::Status::Fail ? failed : skipped)++;
+    (r.status == check::Status::Pass   ? passed
+     : r.status == check::Status::Fail ? failed
+                                       : skipped)++;
   if (args.flag("--json")) {
     std::fputs(check::to_json(records).c_str(), stdout);
   } else {

@@ -46,12 +46,12 @@ std::string json_entry(const dsl::Entry &e) {
                 (p.default_value ? number(*p.default_value) : "null");
   for (int i = 0; i < e.info.n_kinks; ++i)
     kinks += std::string(i ? ", " : "") + number(e.info.kinks[static_cast<std::size_t>(i)].at);
-  return "{\"name\": " + json_quote(e.name) + ", \"inputs\": " +
-         json_quote(shape_name(e.shape)) + ", \"family\": " + json_quote(family_name(e.info.family)) +
+  return "{\"name\": " + json_quote(e.name) + ", \"inputs\": " + json_quote(shape_name(e.shape)) +
+         ", \"family\": " + json_quote(family_name(e.info.family)) +
          ", \"formula\": " + (e.expr.defined() ? json_quote(ir::print_body(e.expr)) : "null") +
          ", \"summary\": " + json_quote(e.info.summary) + ", \"params\": " + params +
-         "}, \"kinks\": " + kinks + "], \"golden\": " +
-         (*e.info.golden ? json_quote(e.info.golden) : "null") + "}";
+         "}, \"kinks\": " + kinks +
+         "], \"golden\": " + (*e.info.golden ? json_quote(e.info.golden) : "null") + "}";
 }
 } // namespace
 

@@ -15,7 +15,8 @@
 
 namespace actforge::cli {
 namespace {
-constexpr const char *kHelp = R"(usage: actforge show NAME|EXPR [--derivative] [--order N] [--wrt VAR]
+constexpr const char *kHelp =
+    R"(usage: actforge show NAME|EXPR [--derivative] [--order N] [--wrt VAR]
 
 Prints an activation (a library name, or an expression such as "x * sigmoid(beta * x), beta=1"),
 its inputs, parameters and kinks, and with --derivative its symbolic derivative, simplified.
@@ -51,11 +52,9 @@ std::size_t printed_size(ir::Expr e, std::size_t cap) {
 
 ir::Expr variable(const std::string &name, ir::Expr e) {
   for (int i = 0; i < ir::kMaxInputs; ++i)
-    if (name == ir::input_name(i))
-      return ir::input(i);
+    if (name == ir::input_name(i)) return ir::input(i);
   for (const auto &p : ir::collect_params(e))
-    if (p.name == name)
-      return ir::param(name);
+    if (p.name == name) return ir::param(name);
   throw UsageError{"--wrt " + name + ": not an input (x, g) or a parameter of the expression"};
 }
 } // namespace
@@ -80,8 +79,7 @@ int cmd_show(const std::vector<std::string> &argv) {
   const ir::Program program(s.expr);
 
   std::printf("%s = %s\n", s.name.c_str(), ir::print_body(s.expr).c_str());
-  if (s.entry)
-    std::printf("  spec:       %s\n", s.entry->info.summary);
+  if (s.entry) std::printf("  spec:       %s\n", s.entry->info.summary);
   std::printf("  inputs:     %d (%s)\n", program.num_inputs(),
               program.num_inputs() > 1 ? "x, g" : "x");
   std::string params;

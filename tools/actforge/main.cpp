@@ -34,12 +34,9 @@ int main(int argc, char **argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   try {
-    if (command == "list")
-      return cmd_list(args);
-    if (command == "show")
-      return cmd_show(args);
-    if (command == "check")
-      return cmd_check(args);
+    if (command == "list") return cmd_list(args);
+    if (command == "show") return cmd_show(args);
+    if (command == "check") return cmd_check(args);
     std::fprintf(stderr, "actforge: unknown command '%s'\n\n%s", command.c_str(), kHelp);
     return kUsage;
   } catch (const UsageError &e) {

@@ -20,15 +20,13 @@ long double number(const std::string &field, const std::string &path, int line) 
 
 Golden load_golden(const std::string &path) {
   std::ifstream in(path);
-  if (!in)
-    throw Error("cannot open the golden values '" + path + "'");
+  if (!in) throw Error("cannot open the golden values '" + path + "'");
   Golden golden;
   std::string text;
   int line = 0;
   while (std::getline(in, text)) {
     ++line;
-    if (text.empty() || text[0] == '#')
-      continue;
+    if (text.empty() || text[0] == '#') continue;
     std::vector<std::string> fields;
     std::stringstream row(text);
     for (std::string field; std::getline(row, field, ',');)
@@ -43,8 +41,7 @@ Golden load_golden(const std::string &path) {
 }
 
 std::string default_golden_path() {
-  if (const char *env = std::getenv("ACTFORGE_GOLDEN"))
-    return env;
+  if (const char *env = std::getenv("ACTFORGE_GOLDEN")) return env;
   return ACTFORGE_GOLDEN_CSV;
 }
 

@@ -56,8 +56,7 @@ Difference central_difference(const Probe &f, long double v) {
 
 double grad_error(long double symbolic, const Difference &numeric) {
   const long double diff = std::fabs(symbolic - numeric.value);
-  if (diff == 0)
-    return 0;
+  if (diff == 0) return 0;
   const long double scale = std::max({std::fabs(symbolic), std::fabs(numeric.value),
                                       numeric.error / static_cast<long double>(kGradTolerance)});
   return static_cast<double>(diff / scale);
@@ -95,22 +94,19 @@ std::vector<long double> coarse_point_set() {
 }
 
 bool close(long double a, long double b, long double rel, long double abs) {
-  if (std::isnan(a) || std::isnan(b))
-    return std::isnan(a) && std::isnan(b);
-  if (a == b)
-    return true;
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  if (a == b) return true;
+  if (std::isinf(a) || std::isinf(b)) return false; // an infinity is close only to itself
   return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b)) + abs;
 }
 
 long double reference_value(const Probe &f, long double v) {
-  if (!std::isinf(v))
-    return f.at(v);
+  if (!std::isinf(v)) return f.at(v);
   const long double sign = v > 0 ? 1 : -1;
   const long double near = f.at(sign * 1e4000L), far = f.at(sign * 1e4900L);
   if (std::isinf(far) || std::fabs(far) > 1e4500L) // grows without bound
     return std::copysign(std::numeric_limits<long double>::infinity(), far);
-  if (close(near, far, 1e-12L, 1e-300L))
-    return far;
+  if (close(near, far, 1e-12L, 1e-300L)) return far;
   return std::numeric_limits<long double>::quiet_NaN();
 }
 
@@ -128,8 +124,7 @@ std::vector<long double> find_kinks(const Probe &f, long double lo, long double 
       long double l = a, r = b;
       for (int i = 0; i < 200 && r - l > 0; ++i) {
         const long double m = l + (r - l) / 2;
-        if (m <= l || m >= r)
-          break;
+        if (m <= l || m >= r) break;
         (f.trace(m) == ta ? l : r) = m;
       }
       // Report a short decimal where one lies within 1e-12: rounding inside the expression can
@@ -140,8 +135,7 @@ std::vector<long double> find_kinks(const Probe &f, long double lo, long double 
       const long double snapped = std::strtold(buf, nullptr);
       if (std::fabs(snapped - r) <= 1e-12L * std::max(1.0L, std::fabs(r)))
         k = snapped == 0 ? 0.0L : snapped; // no -0 in reports
-      if (kinks.empty() || std::fabs(kinks.back() - k) > 1e-12L)
-        kinks.push_back(k);
+      if (kinks.empty() || std::fabs(kinks.back() - k) > 1e-12L) kinks.push_back(k);
     }
     a = b;
     ta = tb;
@@ -152,10 +146,8 @@ std::vector<long double> find_kinks(const Probe &f, long double lo, long double 
 double ulp_error_f32(long double value, long double exact) {
   if (std::isnan(value) || std::isnan(exact))
     return std::isnan(value) && std::isnan(exact) ? 0 : std::numeric_limits<double>::infinity();
-  if (value == exact)
-    return 0;
-  if (std::isinf(value) || std::isinf(exact))
-    return std::numeric_limits<double>::infinity();
+  if (value == exact) return 0;
+  if (std::isinf(value) || std::isinf(exact)) return std::numeric_limits<double>::infinity();
   const long double mag = std::fabs(exact);
   long double ulp;
   if (mag < FLT_MIN) {

@@ -58,8 +58,7 @@ std::string to_json(const std::vector<Record> &records) {
            ", \"max_ulp\": " + number(r.max_ulp) +
            ", \"max_rel_grad_err\": " + number(r.max_rel_grad_err) +
            ", \"points\": " + (r.points ? std::to_string(*r.points) : std::string("null")) +
-           ", \"reason\": " + (r.reason.empty() ? std::string("null") : json_quote(r.reason)) +
-           "}";
+           ", \"reason\": " + (r.reason.empty() ? std::string("null") : json_quote(r.reason)) + "}";
   }
   return out + (records.empty() ? "]\n" : "\n]\n");
 }

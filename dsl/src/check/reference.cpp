@@ -35,12 +35,10 @@ struct Tally {
   std::vector<std::string> notes;
 
   void fail(const std::string &what) {
-    if (failures++ < 3)
-      first_failures += (first_failures.empty() ? "" : "; ") + what;
+    if (failures++ < 3) first_failures += (first_failures.empty() ? "" : "; ") + what;
   }
   void expect(bool ok, const std::string &what) {
-    if (!ok)
-      fail(what);
+    if (!ok) fail(what);
   }
   void ulp(double u, long double at) {
     if (u > max_ulp) {
@@ -63,20 +61,16 @@ Record finish(const Subject &s, std::string role, const Tally &t, bool ulp, bool
   r.target = "reference";
   r.dtype = "f80";
   r.status = t.failures ? Status::Fail : Status::Pass;
-  if (ulp)
-    r.max_ulp = t.max_ulp;
-  if (grad)
-    r.max_rel_grad_err = t.max_err;
+  if (ulp) r.max_ulp = t.max_ulp;
+  if (grad) r.max_rel_grad_err = t.max_err;
   r.points = t.points;
   if (t.failures) {
     r.reason = std::to_string(t.failures) + " failed: " + t.first_failures;
     return r;
   }
   std::vector<std::string> notes = t.notes;
-  if (ulp && t.max_ulp > 0)
-    notes.push_back("max ulp at x=" + fmt(t.worst_ulp_at));
-  if (grad && t.max_err > 0)
-    notes.push_back("max error at " + fmt(t.worst_err_at));
+  if (ulp && t.max_ulp > 0) notes.push_back("max ulp at x=" + fmt(t.worst_ulp_at));
+  if (grad && t.max_err > 0) notes.push_back("max error at " + fmt(t.worst_err_at));
   for (const auto &n : notes)
     r.reason += (r.reason.empty() ? "" : "; ") + n;
   return r;
@@ -86,8 +80,7 @@ std::vector<long double> values_for(const ir::Program &p, const dsl::ParamValues
   std::vector<long double> out;
   for (const auto &info : p.params()) {
     auto it = values.find(info.name);
-    if (it == values.end())
-      throw Error("no value for parameter '" + info.name + "'");
+    if (it == values.end()) throw Error("no value for parameter '" + info.name + "'");
     out.push_back(it->second);
   }
   return out;
@@ -115,8 +108,9 @@ struct Context {
       const auto axis = coarse_point_set();
       for (long double x : axis)
         for (long double g : axis)
-          points.push_back(inputs == 2 ? std::vector<long double>{x, g}
-                                       : std::vector<long double>(static_cast<std::size_t>(inputs), x));
+          points.push_back(inputs == 2
+                               ? std::vector<long double>{x, g}
+                               : std::vector<long double>(static_cast<std::size_t>(inputs), x));
     }
   }
 
@@ -135,8 +129,7 @@ std::string input_role(const char *base, int i) {
 }
 
 const std::vector<GoldenPoint> *golden_rows(const Subject &s, const Golden *golden) {
-  if (!golden || !s.entry || !*s.entry->info.golden)
-    return nullptr;
+  if (!golden || !s.entry || !*s.entry->info.golden) return nullptr;
   auto it = golden->find(std::string_view(s.entry->info.golden));
   return it == golden->end() ? nullptr : &it->second;
 }
@@ -188,10 +181,11 @@ Record check_forward(const Context &c, const Golden *golden) {
 
 // ---- derivative checks shared by first and second order ----
 // Compares `symbolic` (a program) with central differences of `of` along input `var`.
-void gradient_points(const Context &c, const ir::Program &of, const ir::Program &symbolic,
-                     int var, Tally &t, long &skipped) {
+void gradient_points(const Context &c, const ir::Program &of, const ir::Program &symbolic, int var,
+                     Tally &t, long &skipped) {
   for (const auto &at : c.points) {
-    const Difference num = central_difference(c.probe(of, at, var), at[static_cast<std::size_t>(var)]);
+    const Difference num =
+        central_difference(c.probe(of, at, var), at[static_cast<std::size_t>(var)]);
     if (num.crosses_kink) {
       ++skipped;
       continue;
@@ -202,21 +196,19 @@ void gradient_points(const Context &c, const ir::Program &of, const ir::Program 
     if (std::isnan(err) || err > kGradTolerance)
       t.fail("symbolic " + fmt(sym) + " vs numeric " + fmt(num.value) + " at " +
              std::string(ir::input_name(var)) + "=" + fmt(at[static_cast<std::size_t>(var)]));
-    if (!std::isnan(err))
-      t.err(err, at[static_cast<std::size_t>(var)]);
+    if (!std::isnan(err)) t.err(err, at[static_cast<std::size_t>(var)]);
   }
 }
 
 void agreement(const Context &c, const ir::Program &symbolic, dsl::CompiledFn ct, Tally &t,
                const char *what) {
-  if (!ct)
-    return;
+  if (!ct) return;
   for (const auto &at : c.points) {
     const long double ir_value = c.eval(symbolic, at);
     const long double ct_value = ct(at[0], at.size() > 1 ? at[1] : 0, c.s.params);
     t.expect(close(ct_value, ir_value, kAgreementRel, 1e-300L),
-             std::string("compile-time ") + what + "=" + fmt(ct_value) + " but IR " + fmt(ir_value) +
-                 " at x=" + fmt(at[0]));
+             std::string("compile-time ") + what + "=" + fmt(ct_value) + " but IR " +
+                 fmt(ir_value) + " at x=" + fmt(at[0]));
   }
 }
 
@@ -240,15 +232,13 @@ void kink_checks(const Context &c, const ir::Program &df, Tally &t) {
     }
     for (int i = 0; i < c.s.entry->info.n_kinks; ++i) {
       const dsl::Kink &k = c.s.entry->info.kinks[static_cast<std::size_t>(i)];
-      if (std::isnan(k.derivative))
-        continue;
+      if (std::isnan(k.derivative)) continue;
       const long double v = c.eval(df, {k.at});
       ++t.points;
       t.expect(close(v, k.derivative, 1e-15L),
                "f'(" + fmt(k.at) + ") = " + fmt(v) + ", pinned " + fmt(k.derivative));
     }
-    if (c.s.entry->info.n_kinks)
-      t.notes.push_back("kink conventions hold");
+    if (c.s.entry->info.n_kinks) t.notes.push_back("kink conventions hold");
     return;
   }
   for (long double k : found) {
@@ -258,8 +248,9 @@ void kink_checks(const Context &c, const ir::Program &df, Tally &t) {
     std::string note = "kink at x=" + fmt(k) + ": f'=" + fmt(v) + " (left " + fmt(left) +
                        ", right " + fmt(right) + ")";
     if (close(left, right, 1e-5L, 1e-9L) && !close(v, left, 1e-5L, 1e-9L))
-      note = "warning: coinciding kinks at x=" + fmt(k) + " cancel (one-sided derivatives agree: " +
-             fmt(left) + ") but the per-node convention gives f'=" + fmt(v) +
+      note = "warning: coinciding kinks at x=" + fmt(k) +
+             " cancel (one-sided derivatives agree: " + fmt(left) +
+             ") but the per-node convention gives f'=" + fmt(v) +
              "; write the function with select() to get the true derivative";
     t.notes.push_back(note);
   }
@@ -271,28 +262,27 @@ Record check_first(const Context &c, int var, const Golden *golden) {
   const ir::Expr dexpr = ir::differentiate(c.s.expr, ir::input(var));
   const ir::Program df(dexpr);
   gradient_points(c, c.f, df, var, t, skipped);
-  if (c.s.entry)
-    agreement(c, df, var == 0 ? c.s.entry->df_dx : c.s.entry->df_dg, t, "f'");
-  if (c.inputs == 1)
-    kink_checks(c, df, t);
+  if (c.s.entry) agreement(c, df, var == 0 ? c.s.entry->df_dx : c.s.entry->df_dg, t, "f'");
+  if (c.inputs == 1) kink_checks(c, df, t);
   bool with_ulp = false;
   if (const auto *rows = var == 0 ? golden_rows(c.s, golden) : nullptr) {
     with_ulp = true;
     for (const GoldenPoint &g : *rows) {
-      if (std::isinf(g.x))
-        continue;
+      if (std::isinf(g.x)) continue;
       const long double v = c.eval(df, {g.x});
       // The oracle's derivatives are differences at 50 digits: good to about 1e-30 of |f|
       // (elu'(-100) = e^-100 reads 0 there). Differences below that are not counted as error.
       const long double slack = 1e-30L * std::max(1.0L, std::fabs(g.f));
       const long double off = std::max(0.0L, std::fabs(v - g.df) - slack);
       t.ulp(ulp_error_f32(g.df + std::copysign(off, v - g.df), g.df), g.x);
-      t.expect(close(v, g.df, kGoldenDerivativeRel, 4 * LDBL_EPSILON * std::max(1.0L, std::fabs(g.x))),
-               "f'(" + fmt(g.x) + ") = " + fmt(v) + ", golden " + fmt(g.df));
+      t.expect(
+          close(v, g.df, kGoldenDerivativeRel, 4 * LDBL_EPSILON * std::max(1.0L, std::fabs(g.x))),
+          "f'(" + fmt(g.x) + ") = " + fmt(v) + ", golden " + fmt(g.df));
     }
   }
   if (skipped)
-    t.notes.push_back(std::to_string(skipped) + " points next to a kink compared by convention only");
+    t.notes.push_back(std::to_string(skipped) +
+                      " points next to a kink compared by convention only");
   return finish(c.s, input_role("backward", var), t, with_ulp, true);
 }
 
@@ -302,8 +292,7 @@ Record check_second(const Context &c, int var) {
   const ir::Expr d1 = ir::differentiate(c.s.expr, ir::input(var));
   const ir::Program df(d1), d2f(ir::differentiate(d1, ir::input(var)));
   gradient_points(c, df, d2f, var, t, skipped);
-  if (c.s.entry && var == 0)
-    agreement(c, d2f, c.s.entry->d2f_dx2, t, "f''");
+  if (c.s.entry && var == 0) agreement(c, d2f, c.s.entry->d2f_dx2, t, "f''");
   return finish(c.s, input_role("second_derivative", var), t, false, true);
 }
 
@@ -314,15 +303,13 @@ Record check_param(const Context &c, const ir::ParamInfo &param, int index) {
     const auto &at = c.points[i];
     const long double value = c.s.params.at(param.name);
     const Difference num = central_difference(c.probe(c.f, at, index, true), value);
-    if (num.crosses_kink)
-      continue;
+    if (num.crosses_kink) continue;
     const long double sym = c.eval(dp, at);
     const double err = grad_error(sym, num);
     ++t.points;
     if (std::isnan(err) || err > kGradTolerance)
       t.fail("symbolic " + fmt(sym) + " vs numeric " + fmt(num.value) + " at x=" + fmt(at[0]));
-    if (!std::isnan(err))
-      t.err(err, at[0]);
+    if (!std::isnan(err)) t.err(err, at[0]);
   }
   return finish(c.s, "param_grad:" + param.name, t, false, true);
 }
@@ -335,17 +322,16 @@ Subject make_subject(std::string_view name_or_text) {
     s.name = e->name;
     s.entry = e;
     s.expr = e->expr;
-    if (e->expr.defined())
-      s.params = e->sample_params();
+    if (e->expr.defined()) s.params = e->sample_params();
     return s;
   }
   s.name = std::string(name_or_text);
   s.expr = dsl::parse_with_library(name_or_text);
-  if (s.expr.is_condition())
-    throw Error("a comparison is not an activation: it has no value");
+  if (s.expr.is_condition()) throw Error("a comparison is not an activation: it has no value");
   for (const auto &p : ir::collect_params(s.expr)) {
     if (!p.default_value)
-      throw Error("parameter '" + p.name + "' has no value: give one after the expression, e.g. \"" +
+      throw Error("parameter '" + p.name +
+                  "' has no value: give one after the expression, e.g. \"" +
                   std::string(name_or_text) + ", " + p.name + "=1\"");
     s.params[p.name] = *p.default_value;
   }
@@ -353,8 +339,7 @@ Subject make_subject(std::string_view name_or_text) {
 }
 
 std::vector<Record> check_reference(const Subject &subject, const Golden *golden) {
-  if (subject.entry && subject.entry->shape == dsl::Shape::Maxout)
-    return check_maxout();
+  if (subject.entry && subject.entry->shape == dsl::Shape::Maxout) return check_maxout();
   const Context c(subject);
   std::vector<Record> out{check_forward(c, golden)};
   for (int var = 0; var < c.inputs; ++var)
@@ -392,7 +377,8 @@ std::vector<Record> check_maxout() {
       for (std::int64_t i = 0; i < shape.inner; ++i) {
         long double m = -kInf;
         for (std::int64_t ch = 0; ch < shape.k; ++ch)
-          m = std::max(m, x[static_cast<std::size_t>((o * shape.channels + grp * shape.k + ch) * shape.inner + i)]);
+          m = std::max(m, x[static_cast<std::size_t>(
+                              (o * shape.channels + grp * shape.k + ch) * shape.inner + i)]);
         ++fwd.points;
         fwd.expect(y[static_cast<std::size_t>((o * shape.groups() + grp) * shape.inner + i)] == m,
                    "group maximum wrong");
@@ -407,8 +393,7 @@ std::vector<Record> check_maxout() {
     return sum;
   };
   for (std::size_t j = 1; j < x.size(); ++j) {
-    if (j == 5)
-      continue; // the tie: checked by convention below
+    if (j == 5) continue; // the tie: checked by convention below
     std::vector<long double> xp = x, xm = x;
     const long double h = 1e-6L;
     xp[j] += h;
@@ -417,8 +402,8 @@ std::vector<Record> check_maxout() {
     const double err = static_cast<double>(std::fabs(num - dx[j]) / std::max(1.0L, std::fabs(num)));
     bwd.err(err, static_cast<long double>(j));
     ++bwd.points;
-    bwd.expect(err <= kGradTolerance, "dx[" + std::to_string(j) + "] = " + fmt(dx[j]) +
-                                          ", numeric " + fmt(num));
+    bwd.expect(err <= kGradTolerance,
+               "dx[" + std::to_string(j) + "] = " + fmt(dx[j]) + ", numeric " + fmt(num));
   }
   bwd.expect(dx[0] == dy[0] && dx[5] == 0, "a tie does not send the gradient to the first arg-max");
   bwd.notes.push_back("ties: gradient to the first arg-max");

@@ -18,8 +18,7 @@ public:
   explicit Differentiate(Expr by) : by_(by) {}
 
   Expr d(Expr e) {
-    if (auto it = memo_.find(e); it != memo_.end())
-      return it->second;
+    if (auto it = memo_.find(e); it != memo_.end()) return it->second;
     Expr r = rule(e);
     memo_.emplace(e, r);
     return r;
@@ -27,21 +26,19 @@ public:
 
 private:
   bool is_variable(Expr e) const {
-    if (by_.kind() == Kind::Input)
-      return e == by_;
+    if (by_.kind() == Kind::Input) return e == by_;
     return e.kind() == Kind::Param && e.param_name() == by_.param_name();
   }
 
   Expr rule(Expr e) {
-    if (e.num_children() == 0)
-      return is_variable(e) ? kOne : kZero;
+    if (e.num_children() == 0) return is_variable(e) ? kOne : kZero;
     const Expr u = e.child(0);
     const Expr v = e.num_children() > 1 ? e.child(1) : Expr();
     switch (e.kind()) {
     case Kind::Add: return add(d(u), d(v));
     case Kind::Sub: return sub(d(u), d(v));
     case Kind::Mul: return add(mul(d(u), v), mul(u, d(v)));
-    case Kind::Div: return div(sub(d(u), mul(div(u, v), d(v))), v);  // (du - (u/v)·dv) / v
+    case Kind::Div: return div(sub(d(u), mul(div(u, v), d(v))), v); // (du - (u/v)·dv) / v
     case Kind::Neg: return neg(d(u));
     case Kind::Exp: return mul(e, d(u));
     case Kind::Expm1: return mul(unary(Kind::Exp, u), d(u));
@@ -54,7 +51,7 @@ private:
     case Kind::Max: return fold::select(u > v, d(u), fold::select(u < v, d(v), tie(d(u), d(v))));
     case Kind::Min: return fold::select(u < v, d(u), fold::select(u > v, d(v), tie(d(u), d(v))));
     case Kind::Select: return fold::select(u, d(v), d(e.child(2)));
-    case Kind::Sigmoid: return mul(mul(e, unary(Kind::Sigmoid, neg(u))), d(u));  // s(u)·s(-u)
+    case Kind::Sigmoid: return mul(mul(e, unary(Kind::Sigmoid, neg(u))), d(u)); // s(u)·s(-u)
     case Kind::Tanh: return mul(mul(constant(4), sech2_factor(u)), d(u));       // 4·s(2u)·s(-2u)
     case Kind::Erf: return mul(mul(k2OverSqrtPi, unary(Kind::Exp, neg(mul(u, u)))), d(u));
     case Kind::Erfc: return neg(mul(mul(k2OverSqrtPi, unary(Kind::Exp, neg(mul(u, u)))), d(u)));
@@ -76,16 +73,15 @@ private:
 
 bool has_param_named(Expr e, const std::string &name) {
   bool found = false;
-  for_each_node(e, [&](Expr n) { found = found || (n.kind() == Kind::Param && n.param_name() == name); });
+  for_each_node(
+      e, [&](Expr n) { found = found || (n.kind() == Kind::Param && n.param_name() == name); });
   return found;
 }
-
 
 void validate(Expr e, Expr by) {
   if (!by.defined() || (by.kind() != Kind::Input && by.kind() != Kind::Param))
     throw Error("a derivative is taken by an input (x, g) or a parameter");
-  if (e.is_condition())
-    throw Error("a comparison has no derivative");
+  if (e.is_condition()) throw Error("a comparison has no derivative");
   if (by.kind() == Kind::Param && !has_param_named(e, by.param_name()))
     throw Error("the expression has no parameter named '" + by.param_name() + "'");
 }
@@ -95,8 +91,7 @@ Expr differentiate(Expr e, Expr by) { return differentiate(e, by, 1); }
 
 Expr differentiate(Expr e, Expr by, int order) {
   validate(e, by);
-  if (order < 0)
-    throw Error("the order of a derivative must be at least 0");
+  if (order < 0) throw Error("the order of a derivative must be at least 0");
   for (int i = 0; i < order; ++i)
     e = Differentiate(by).d(e);
   return e;

@@ -15,17 +15,15 @@ namespace {
 // Hash and compare long doubles by value, with NaNs all equal and -0 distinct from +0, without
 // reading the padding bytes of x87 extended precision.
 std::size_t hash_value(long double v) {
-  if (std::isnan(v))
-    return 0x7ff8u;
+  if (std::isnan(v)) return 0x7ff8u;
   const double hi = static_cast<double>(v);
   const double lo = static_cast<double>(v - static_cast<long double>(hi));
-  std::size_t h = std::hash<double>{}(hi) * 31 + std::hash<double>{}(lo);
+  std::size_t h = std::hash<double>{}(hi)*31 + std::hash<double>{}(lo);
   return h ^ (std::signbit(v) ? 0x9e3779b9u : 0u);
 }
 
 bool same_value(long double a, long double b) {
-  if (std::isnan(a) || std::isnan(b))
-    return std::isnan(a) && std::isnan(b);
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
   return a == b && std::signbit(a) == std::signbit(b);
 }
 
@@ -38,8 +36,7 @@ struct NodeEq {
         a->has_default != b->has_default || a->name != b->name)
       return false;
     const bool uses_value = a->kind == Kind::Const || a->has_default;
-    if (uses_value && !same_value(a->value, b->value))
-      return false;
+    if (uses_value && !same_value(a->value, b->value)) return false;
     return a->children == b->children;
   }
 };
@@ -57,10 +54,8 @@ Table &table() {
 Expr intern(Node n) {
   std::size_t h = static_cast<std::size_t>(n.kind) * 0x100000001b3u;
   h = h * 1099511628211u ^ static_cast<std::size_t>(n.index);
-  if (n.kind == Kind::Const || n.has_default)
-    h = h * 1099511628211u ^ hash_value(n.value);
-  if (!n.name.empty())
-    h = h * 1099511628211u ^ std::hash<std::string>{}(n.name);
+  if (n.kind == Kind::Const || n.has_default) h = h * 1099511628211u ^ hash_value(n.value);
+  if (!n.name.empty()) h = h * 1099511628211u ^ std::hash<std::string>{}(n.name);
   for (int i = 0; i < n.num_children; ++i)
     h = h * 1099511628211u ^ n.children[static_cast<std::size_t>(i)]->hash;
   n.hash = h;
@@ -70,8 +65,7 @@ Expr intern(Node n) {
 
   Table &t = table();
   std::lock_guard<std::mutex> lock(t.mutex);
-  if (auto it = t.nodes.find(&n); it != t.nodes.end())
-    return Expr(*it);
+  if (auto it = t.nodes.find(&n); it != t.nodes.end()) return Expr(*it);
   const Node *stored = new Node(std::move(n));
   t.nodes.insert(stored);
   return Expr(stored);
@@ -110,8 +104,7 @@ Expr input(int index) {
 }
 
 Expr param(std::string name, std::optional<long double> default_value) {
-  if (name.empty())
-    throw Error("a parameter needs a name");
+  if (name.empty()) throw Error("a parameter needs a name");
   Node n = blank(Kind::Param);
   n.name = std::move(name);
   n.has_default = default_value.has_value();
@@ -130,8 +123,7 @@ Expr make(Kind k, Expr a) {
 }
 
 Expr make(Kind k, Expr a, Expr b) {
-  if (arity(k) != 2)
-    throw Error("'" + std::string(spelling(k)) + "' does not take two operands");
+  if (arity(k) != 2) throw Error("'" + std::string(spelling(k)) + "' does not take two operands");
   require_value(a, k);
   require_value(b, k);
   Node n = blank(k);
@@ -167,8 +159,7 @@ std::size_t dag_size(Expr e) {
   while (!stack.empty()) {
     const Node *n = stack.back();
     stack.pop_back();
-    if (!seen.insert(n).second)
-      continue;
+    if (!seen.insert(n).second) continue;
     for (int i = 0; i < n->num_children; ++i)
       stack.push_back(n->children[static_cast<std::size_t>(i)]);
   }

@@ -43,42 +43,42 @@ bool apply_compare(Kind k, long double a, long double b) {
 
 Expr neg(Expr a) {
   if (a.is_const()) return constant(-a.value());
-  if (a.kind() == Kind::Neg) return a.child(0);                  // -(-u) = u
+  if (a.kind() == Kind::Neg) return a.child(0); // -(-u) = u
   return make(Kind::Neg, a);
 }
 
 Expr add(Expr a, Expr b) {
-  if (is(a, 0)) return b;                                           // 0 + u = u
-  if (is(b, 0)) return a;                                           // u + 0 = u
+  if (is(a, 0)) return b; // 0 + u = u
+  if (is(b, 0)) return a; // u + 0 = u
   if (both_const(a, b)) return constant(a.value() + b.value());
-  if (b.kind() == Kind::Neg) return sub(a, b.child(0));             // a + (-b) = a - b
-  if (a == b) return mul(constant(2), a);                           // u + u = 2·u
+  if (b.kind() == Kind::Neg) return sub(a, b.child(0)); // a + (-b) = a - b
+  if (a == b) return mul(constant(2), a);               // u + u = 2·u
   return make(Kind::Add, a, b);
 }
 
 Expr sub(Expr a, Expr b) {
-  if (is(b, 0)) return a;                                           // u - 0 = u
-  if (is(a, 0)) return neg(b);                                      // 0 - u = -u
+  if (is(b, 0)) return a;      // u - 0 = u
+  if (is(a, 0)) return neg(b); // 0 - u = -u
   if (both_const(a, b)) return constant(a.value() - b.value());
-  if (b.kind() == Kind::Neg) return add(a, b.child(0));             // a - (-b) = a + b
+  if (b.kind() == Kind::Neg) return add(a, b.child(0)); // a - (-b) = a + b
   return make(Kind::Sub, a, b);
 }
 
 Expr mul(Expr a, Expr b) {
-  if (is(a, 0) || is(b, 0)) return constant(0);                    // 0·u = 0
-  if (is(a, 1)) return b;                                           // 1·u = u
+  if (is(a, 0) || is(b, 0)) return constant(0); // 0·u = 0
+  if (is(a, 1)) return b;                       // 1·u = u
   if (is(b, 1)) return a;
-  if (is(a, -1)) return neg(b);                                     // -1·u = -u
+  if (is(a, -1)) return neg(b); // -1·u = -u
   if (is(b, -1)) return neg(a);
   if (both_const(a, b)) return constant(a.value() * b.value());
   if (a.kind() == Kind::Neg && b.kind() == Kind::Neg) return mul(a.child(0), b.child(0));
-  if (b.is_const()) return make(Kind::Mul, b, a);                   // constants first
+  if (b.is_const()) return make(Kind::Mul, b, a); // constants first
   return make(Kind::Mul, a, b);
 }
 
 Expr div(Expr a, Expr b) {
-  if (is(a, 0)) return constant(0);                                 // 0/u = 0
-  if (is(b, 1)) return a;                                           // u/1 = u
+  if (is(a, 0)) return constant(0); // 0/u = 0
+  if (is(b, 1)) return a;           // u/1 = u
   if (both_const(a, b)) return constant(a.value() / b.value());
   return make(Kind::Div, a, b);
 }
@@ -108,8 +108,8 @@ Expr max(Expr a, Expr b) {
 Expr compare(Kind k, Expr a, Expr b) { return make(k, a, b); }
 
 Expr select(Expr c, Expr a, Expr b) {
-  if (a == b) return a;                                             // select(c, u, u) = u
-  if (both_const(c.child(0), c.child(1)))                           // a decided condition
+  if (a == b) return a;                   // select(c, u, u) = u
+  if (both_const(c.child(0), c.child(1))) // a decided condition
     return apply_compare(c.kind(), c.child(0).value(), c.child(1).value()) ? a : b;
   return ir::select(c, a, b);
 }
@@ -121,8 +121,8 @@ Expr unary(Kind k, Expr a) {
 }
 
 Expr pow(Expr a, int n) {
-  if (n == 0) return constant(1);                                   // u^0 = 1
-  if (n == 1) return a;                                             // u^1 = u
+  if (n == 0) return constant(1); // u^0 = 1
+  if (n == 1) return a;           // u^1 = u
   if (a.is_const()) return constant(sc::powi(a.value(), n));
   return ir::pow(a, n);
 }

@@ -14,11 +14,9 @@ namespace sc = actforge::dsl::scalar;
 std::vector<ParamInfo> collect_params(Expr e) {
   std::map<std::string, std::optional<long double>> seen;
   for_each_node(e, [&](Expr n) {
-    if (n.kind() != Kind::Param)
-      return;
+    if (n.kind() != Kind::Param) return;
     auto [it, fresh] = seen.emplace(n.param_name(), n.param_default());
-    if (fresh)
-      return;
+    if (fresh) return;
     const auto &old = it->second;
     const auto now = n.param_default();
     const bool same = old.has_value() == now.has_value() && (!old || *old == *now);
@@ -34,8 +32,7 @@ std::vector<ParamInfo> collect_params(Expr e) {
 int count_inputs(Expr e) {
   int n = 0;
   for_each_node(e, [&](Expr node) {
-    if (node.kind() == Kind::Input)
-      n = std::max(n, node.input_index() + 1);
+    if (node.kind() == Kind::Input) n = std::max(n, node.input_index() + 1);
   });
   return n;
 }
@@ -87,8 +84,7 @@ T Program::eval(std::span<const T> inputs, std::span<const T> param_values,
   if (param_values.size() != params_.size())
     throw Error("the expression has " + std::to_string(params_.size()) + " parameters, got " +
                 std::to_string(param_values.size()) + " values");
-  if (trace)
-    trace->clear();
+  if (trace) trace->clear();
   // Conditions are stored as 0/1 in the same slots as values.
   std::vector<T> v(ops_.size());
   for (std::size_t i = 0; i < ops_.size(); ++i) {
@@ -97,8 +93,7 @@ T Program::eval(std::span<const T> inputs, std::span<const T> param_values,
     auto B = [&] { return v[static_cast<std::size_t>(op.b)]; };
     auto C = [&] { return v[static_cast<std::size_t>(op.c)]; };
     auto record = [&](int decision) {
-      if (trace)
-        trace->push_back(static_cast<std::int8_t>(decision));
+      if (trace) trace->push_back(static_cast<std::int8_t>(decision));
     };
     T r{};
     switch (op.kind) {
@@ -116,11 +111,23 @@ T Program::eval(std::span<const T> inputs, std::span<const T> param_values,
     case Kind::Log1p: r = sc::log1p(A()); break;
     case Kind::Sqrt: r = sc::sqrt(A()); break;
     case Kind::Rsqrt: r = sc::rsqrt(A()); break;
-    case Kind::Abs: r = sc::abs(A()); record(A() > 0 ? 1 : (A() < 0 ? -1 : 0)); break;
+    case Kind::Abs:
+      r = sc::abs(A());
+      record(A() > 0 ? 1 : (A() < 0 ? -1 : 0));
+      break;
     case Kind::Pow: r = sc::powi(A(), op.index); break;
-    case Kind::Min: r = sc::min(A(), B()); record(A() < B() ? -1 : (A() > B() ? 1 : 0)); break;
-    case Kind::Max: r = sc::max(A(), B()); record(A() < B() ? -1 : (A() > B() ? 1 : 0)); break;
-    case Kind::Select: r = A() != T(0) ? B() : C(); record(A() != T(0)); break;
+    case Kind::Min:
+      r = sc::min(A(), B());
+      record(A() < B() ? -1 : (A() > B() ? 1 : 0));
+      break;
+    case Kind::Max:
+      r = sc::max(A(), B());
+      record(A() < B() ? -1 : (A() > B() ? 1 : 0));
+      break;
+    case Kind::Select:
+      r = A() != T(0) ? B() : C();
+      record(A() != T(0));
+      break;
     case Kind::Gt: r = A() > B() ? T(1) : T(0); break;
     case Kind::Ge: r = A() >= B() ? T(1) : T(0); break;
     case Kind::Lt: r = A() < B() ? T(1) : T(0); break;

@@ -10,23 +10,17 @@ Expr with_children(Expr e, std::span<const Expr> c) {
   bool same = true;
   for (int i = 0; i < e.num_children(); ++i)
     same = same && c[static_cast<std::size_t>(i)] == e.child(i);
-  if (same)
-    return e;
+  if (same) return e;
   switch (e.num_children()) {
-  case 1:
-    return e.kind() == Kind::Pow ? pow(c[0], e.exponent()) : make(e.kind(), c[0]);
-  case 2:
-    return make(e.kind(), c[0], c[1]);
-  case 3:
-    return select(c[0], c[1], c[2]);
-  default:
-    return e;
+  case 1: return e.kind() == Kind::Pow ? pow(c[0], e.exponent()) : make(e.kind(), c[0]);
+  case 2: return make(e.kind(), c[0], c[1]);
+  case 3: return select(c[0], c[1], c[2]);
+  default: return e;
   }
 }
 
 Expr Mutator::visit(Expr e) {
-  if (auto it = memo_.find(e); it != memo_.end())
-    return it->second;
+  if (auto it = memo_.find(e); it != memo_.end()) return it->second;
   Expr r = rewrite(e);
   memo_.emplace(e, r);
   return r;
@@ -36,7 +30,8 @@ Expr Mutator::rewrite_children(Expr e) {
   std::array<Expr, 3> c;
   for (int i = 0; i < e.num_children(); ++i)
     c[static_cast<std::size_t>(i)] = visit(e.child(i));
-  return with_children(e, std::span<const Expr>(c.data(), static_cast<std::size_t>(e.num_children())));
+  return with_children(e,
+                       std::span<const Expr>(c.data(), static_cast<std::size_t>(e.num_children())));
 }
 
 namespace {
@@ -46,8 +41,7 @@ public:
 
 protected:
   Expr rewrite(Expr e) override {
-    if (auto it = r_.find(e); it != r_.end())
-      return it->second;
+    if (auto it = r_.find(e); it != r_.end()) return it->second;
     return rewrite_children(e);
   }
 
@@ -72,14 +66,12 @@ void for_each_node(Expr root, const std::function<void(Expr)> &f) {
     }
     if (next < e.num_children()) {
       Expr c = e.child(next++);
-      if (!done.count(c.get()))
-        stack.push_back({c, 0});
+      if (!done.count(c.get())) stack.push_back({c, 0});
       continue;
     }
     Expr finished = e;
     stack.pop_back();
-    if (done.insert(finished.get()).second)
-      f(finished);
+    if (done.insert(finished.get()).second) f(finished);
   }
 }
 

@@ -12,7 +12,8 @@ protected:
     std::array<Expr, 3> c;
     for (int i = 0; i < e.num_children(); ++i)
       c[static_cast<std::size_t>(i)] = visit(e.child(i));
-    return fold::node(e, std::span<const Expr>(c.data(), static_cast<std::size_t>(e.num_children())));
+    return fold::node(e,
+                      std::span<const Expr>(c.data(), static_cast<std::size_t>(e.num_children())));
   }
 };
 } // namespace

@@ -28,8 +28,8 @@ struct Probe {
 /// steps h and 2h.
 struct Difference {
   long double value = 0;
-  long double error = 0;       // Richardson estimate of truncation plus a rounding bound
-  bool crosses_kink = false;   // a branch decision differs within [v−2h, v+2h]: not comparable
+  long double error = 0;     // Richardson estimate of truncation plus a rounding bound
+  bool crosses_kink = false; // a branch decision differs within [v−2h, v+2h]: not comparable
 };
 Difference central_difference(const Probe &f, long double v);
 

@@ -21,8 +21,17 @@ template <class C> struct is_neg<node_t<Kind::Neg, C>> : std::true_type {};
 template <class A, long long N>
 constexpr bool is_int = std::is_same_v<std::remove_cvref_t<A>, int_t<N>>;
 template <class A> constexpr bool is_lit = std::is_same_v<std::remove_cvref_t<A>, lit_t>;
-template <class A, class B> constexpr bool both_int = is_int_v<A> && is_int_v<B>;
-template <class A, class B> constexpr bool both_const = Constant<A> && Constant<B>;
+template <class A, class B> constexpr bool both_int = (is_int_v<A> && is_int_v<B>);
+template <class A, class B> constexpr bool both_const = (Constant<A> && Constant<B>);
+
+// Whether two expressions of one type are one expression: yes unless a literal inside may differ
+// in value (a literal's value is not in its type).
+template <class T> struct has_lit : std::false_type {};
+template <> struct has_lit<lit_t> : std::true_type {};
+template <Kind K, class... C> struct has_lit<node_t<K, C...>> : std::disjunction<has_lit<C>...> {};
+template <long long N, class C> struct has_lit<pow_t<N, C>> : has_lit<C> {};
+template <class A, class B>
+constexpr bool same_expr = (std::is_same_v<A, B> && !has_lit<A>::value);
 } // namespace detail
 
 template <class A> constexpr auto neg(const A &a) {
@@ -37,6 +46,8 @@ template <class A> constexpr auto neg(const A &a) {
     return dsl::detail::raw<Kind::Neg>(a);
 }
 
+template <class A, class B> constexpr auto mul(const A &a, const B &b);
+
 template <class A, class B> constexpr auto add(const A &a, const B &b) {
   using namespace detail;
   if constexpr (is_int<A, 0>)
@@ -49,6 +60,8 @@ template <class A, class B> constexpr auto add(const A &a, const B &b) {
     return lit_t{constant_value(a) + constant_value(b)};
   else if constexpr (is_neg<B>::value)
     return dsl::detail::raw<Kind::Sub>(a, arg<0>(b));
+  else if constexpr (same_expr<A, B>) // u + u = 2·u
+    return mul(int_c<2>, a);
   else
     return dsl::detail::raw<Kind::Add>(a, b);
 }
@@ -128,7 +141,7 @@ template <class A, class B> constexpr auto max(const A &a, const B &b) {
 }
 
 template <class C, class A, class B> constexpr auto select(const C &c, const A &a, const B &b) {
-  if constexpr (is_int_v<A> && std::is_same_v<A, B>)
+  if constexpr (detail::same_expr<A, B>) // select(c, u, u) = u
     return a;
   else
     return node_t<Kind::Select, C, A, B>{hana::make_tuple(c, a, b)};

@@ -32,8 +32,8 @@ struct Entry {
   CompiledFn f = nullptr;
   CompiledFn df_dx = nullptr;
   CompiledFn d2f_dx2 = nullptr;
-  CompiledFn df_dg = nullptr;        // gated only
-  CompiledFn df_dx_dual = nullptr;   // forward-mode AD of f: the chain rule on values
+  CompiledFn df_dg = nullptr;      // gated only
+  CompiledFn df_dx_dual = nullptr; // forward-mode AD of f: the chain rule on values
 
   /// Parameter values for checks: defaults plus info.samples for parameters without one.
   ParamValues sample_params() const;
@@ -42,7 +42,7 @@ struct Entry {
 /// Every standard activation, in the order of ACTIVATIONS.md.
 const std::vector<Entry> &catalog();
 
-/// The entry called `name` (aliases included), or nullptr.
+/// The entry called `name`, or nullptr. (silu and swish are two entries: swish has a beta.)
 const Entry *find_activation(std::string_view name);
 
 /// Library activations as functions of text expressions: "x * relu(g)".

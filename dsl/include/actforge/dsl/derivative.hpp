@@ -44,32 +44,30 @@ inline constexpr auto derivative_rules = hana::make_map(
                     [](const auto &n, auto du) { return div(du, add(one, arg<0>(n))); }),
     hana::make_pair(kind_c<Kind::Sqrt>,
                     [](const auto &n, auto du) { return div(du, mul(int_c<2>, n)); }),
-    hana::make_pair(kind_c<Kind::Rsqrt>,
-                    [](const auto &n, auto du) {
-                      return mul(neg(div(n, mul(int_c<2>, arg<0>(n)))), du);
-                    }),
+    hana::make_pair(
+        kind_c<Kind::Rsqrt>,
+        [](const auto &n, auto du) { return mul(neg(div(n, mul(int_c<2>, arg<0>(n)))), du); }),
     hana::make_pair(kind_c<Kind::Abs>,
                     [](const auto &n, auto du) {
                       auto u = arg<0>(n);
-                      return build::select(compare<Kind::Gt>(u, zero), du,
-                                    build::select(compare<Kind::Lt>(u, zero), neg(du), zero));
+                      return build::select(
+                          compare<Kind::Gt>(u, zero), du,
+                          build::select(compare<Kind::Lt>(u, zero), neg(du), zero));
                     }),
     hana::make_pair(kind_c<Kind::Max>,
                     [](const auto &n, auto da, auto db) {
                       auto a = arg<0>(n), b = arg<1>(n);
                       return build::select(compare<Kind::Gt>(a, b), da,
-                                    build::select(compare<Kind::Lt>(a, b), db, tie(da, db)));
+                                           build::select(compare<Kind::Lt>(a, b), db, tie(da, db)));
                     }),
     hana::make_pair(kind_c<Kind::Min>,
                     [](const auto &n, auto da, auto db) {
                       auto a = arg<0>(n), b = arg<1>(n);
                       return build::select(compare<Kind::Lt>(a, b), da,
-                                    build::select(compare<Kind::Gt>(a, b), db, tie(da, db)));
+                                           build::select(compare<Kind::Gt>(a, b), db, tie(da, db)));
                     }),
-    hana::make_pair(kind_c<Kind::Select>,
-                    [](const auto &n, no_derivative_t, auto da, auto db) {
-                      return build::select(arg<0>(n), da, db);
-                    }),
+    hana::make_pair(kind_c<Kind::Select>, [](const auto &n, no_derivative_t, auto da,
+                                             auto db) { return build::select(arg<0>(n), da, db); }),
     hana::make_pair(kind_c<Kind::Sigmoid>,
                     [](const auto &n, auto du) { // s·(1-s) as s(u)·s(-u): no cancellation
                       return mul(mul(n, unary<Kind::Sigmoid>(neg(arg<0>(n)))), du);
@@ -108,7 +106,7 @@ template <class E, class V> constexpr auto derive(const E &e, const V &v) {
   if constexpr (Condition<E>)
     return no_derivative_t{};
   else if constexpr (is_variable<E>::value)
-    return int_c<same_variable<E, V>::value ? 1 : 0>;
+    return int_c < same_variable<E, V>::value ? 1 : 0 > ;
   else if constexpr (Constant<E>)
     return zero;
   else if constexpr (requires { e.base; }) { // pow_t<N, C>

@@ -15,8 +15,7 @@ template <std::floating_point T> struct dual {
   constexpr dual() = default;
   constexpr dual(T value, T derivative = T(0)) : v(value), d(derivative) {}
   template <std::floating_point U>
-    requires(!std::same_as<U, T>)
-  constexpr explicit dual(U value) : v(static_cast<T>(value)) {}
+  requires(!std::same_as<U, T>) constexpr explicit dual(U value) : v(static_cast<T>(value)) {}
 
   friend constexpr dual operator+(dual a, dual b) { return {a.v + b.v, a.d + b.d}; }
   friend constexpr dual operator-(dual a, dual b) { return {a.v - b.v, a.d - b.d}; }
@@ -51,6 +50,7 @@ template <class T> dual<T> rsqrt(dual<T> a) {
   return {r, -r / (T(2) * a.v) * a.d};
 }
 template <class T> dual<T> abs(dual<T> a) {
+  if (is_nan(a.v)) return a;
   return a.v > 0 ? a : (a.v < 0 ? -a : dual<T>{T(0), T(0)});
 }
 template <class T> dual<T> sigmoid(dual<T> a) {

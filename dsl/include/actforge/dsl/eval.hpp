@@ -32,32 +32,58 @@ constexpr auto eval_kind(const Env &env, const node_t<K, C...> &n) {
   using hana::size_c;
   if constexpr (K == Kind::Select)
     return at(size_c<0>) ? at(size_c<1>) : at(size_c<2>);
-  else if constexpr (K == Kind::Add) return at(size_c<0>) + at(size_c<1>);
-  else if constexpr (K == Kind::Sub) return at(size_c<0>) - at(size_c<1>);
-  else if constexpr (K == Kind::Mul) return at(size_c<0>) * at(size_c<1>);
-  else if constexpr (K == Kind::Div) return at(size_c<0>) / at(size_c<1>);
-  else if constexpr (K == Kind::Neg) return -at(size_c<0>);
-  else if constexpr (K == Kind::Min) return scalar::min(at(size_c<0>), at(size_c<1>));
-  else if constexpr (K == Kind::Max) return scalar::max(at(size_c<0>), at(size_c<1>));
-  else if constexpr (K == Kind::Gt) return at(size_c<0>) > at(size_c<1>);
-  else if constexpr (K == Kind::Ge) return at(size_c<0>) >= at(size_c<1>);
-  else if constexpr (K == Kind::Lt) return at(size_c<0>) < at(size_c<1>);
-  else if constexpr (K == Kind::Le) return at(size_c<0>) <= at(size_c<1>);
-  else if constexpr (K == Kind::Eq) return at(size_c<0>) == at(size_c<1>);
-  else if constexpr (K == Kind::Ne) return at(size_c<0>) != at(size_c<1>);
-  else if constexpr (K == Kind::Exp) return scalar::exp(at(size_c<0>));
-  else if constexpr (K == Kind::Expm1) return scalar::expm1(at(size_c<0>));
-  else if constexpr (K == Kind::Log) return scalar::log(at(size_c<0>));
-  else if constexpr (K == Kind::Log1p) return scalar::log1p(at(size_c<0>));
-  else if constexpr (K == Kind::Sqrt) return scalar::sqrt(at(size_c<0>));
-  else if constexpr (K == Kind::Rsqrt) return scalar::rsqrt(at(size_c<0>));
-  else if constexpr (K == Kind::Abs) return scalar::abs(at(size_c<0>));
-  else if constexpr (K == Kind::Sigmoid) return scalar::sigmoid(at(size_c<0>));
-  else if constexpr (K == Kind::Tanh) return scalar::tanh(at(size_c<0>));
-  else if constexpr (K == Kind::Erf) return scalar::erf(at(size_c<0>));
-  else if constexpr (K == Kind::Erfc) return scalar::erfc(at(size_c<0>));
-  else if constexpr (K == Kind::Softplus) return scalar::softplus(at(size_c<0>));
-  else static_assert(dependent_false<Env>, "eval(): unhandled node kind");
+  else if constexpr (K == Kind::Add)
+    return at(size_c<0>) + at(size_c<1>);
+  else if constexpr (K == Kind::Sub)
+    return at(size_c<0>) - at(size_c<1>);
+  else if constexpr (K == Kind::Mul)
+    return at(size_c<0>) * at(size_c<1>);
+  else if constexpr (K == Kind::Div)
+    return at(size_c<0>) / at(size_c<1>);
+  else if constexpr (K == Kind::Neg)
+    return -at(size_c<0>);
+  else if constexpr (K == Kind::Min)
+    return scalar::min(at(size_c<0>), at(size_c<1>));
+  else if constexpr (K == Kind::Max)
+    return scalar::max(at(size_c<0>), at(size_c<1>));
+  else if constexpr (K == Kind::Gt)
+    return at(size_c<0>) > at(size_c<1>);
+  else if constexpr (K == Kind::Ge)
+    return at(size_c<0>) >= at(size_c<1>);
+  else if constexpr (K == Kind::Lt)
+    return at(size_c<0>) < at(size_c<1>);
+  else if constexpr (K == Kind::Le)
+    return at(size_c<0>) <= at(size_c<1>);
+  else if constexpr (K == Kind::Eq)
+    return at(size_c<0>) == at(size_c<1>);
+  else if constexpr (K == Kind::Ne)
+    return at(size_c<0>) != at(size_c<1>);
+  else if constexpr (K == Kind::Exp)
+    return scalar::exp(at(size_c<0>));
+  else if constexpr (K == Kind::Expm1)
+    return scalar::expm1(at(size_c<0>));
+  else if constexpr (K == Kind::Log)
+    return scalar::log(at(size_c<0>));
+  else if constexpr (K == Kind::Log1p)
+    return scalar::log1p(at(size_c<0>));
+  else if constexpr (K == Kind::Sqrt)
+    return scalar::sqrt(at(size_c<0>));
+  else if constexpr (K == Kind::Rsqrt)
+    return scalar::rsqrt(at(size_c<0>));
+  else if constexpr (K == Kind::Abs)
+    return scalar::abs(at(size_c<0>));
+  else if constexpr (K == Kind::Sigmoid)
+    return scalar::sigmoid(at(size_c<0>));
+  else if constexpr (K == Kind::Tanh)
+    return scalar::tanh(at(size_c<0>));
+  else if constexpr (K == Kind::Erf)
+    return scalar::erf(at(size_c<0>));
+  else if constexpr (K == Kind::Erfc)
+    return scalar::erfc(at(size_c<0>));
+  else if constexpr (K == Kind::Softplus)
+    return scalar::softplus(at(size_c<0>));
+  else
+    static_assert(dependent_false<Env>, "eval(): unhandled node kind");
 }
 
 template <class T, class Env, class E> constexpr auto eval_node(const Env &env, const E &e) {
@@ -82,12 +108,8 @@ template <class T, class Env, class E> constexpr auto eval_node(const Env &env, 
     return eval_kind<T>(env, e);
 }
 
-template <class T> struct scalar_of {
-  using type = T;
-};
-template <std::integral T> struct scalar_of<T> {
-  using type = double;
-};
+template <class T> struct scalar_of { using type = T; };
+template <std::integral T> struct scalar_of<T> { using type = double; };
 } // namespace detail
 
 /// eval(e, x), eval(e, x, g), eval(e, x, with<"beta">(2.0)): the value of e. The scalar type is
@@ -103,11 +125,13 @@ template <class E, class... Args> constexpr auto eval(const E &e, const Args &..
   static_assert(n_inputs >= static_cast<std::size_t>(input_count<E>),
                 "eval(): too few inputs for this expression (x, then g for gated ones)");
   static_assert(n_inputs >= 1, "eval(): give at least the input x");
-  using T = typename detail::scalar_of<std::remove_cvref_t<decltype(inputs[hana::size_c<0>])>>::type;
-  static_assert(decltype(hana::all_of(bindings, [](const auto &b) {
-                  using B = std::remove_cvref_t<decltype(b)>;
-                  return hana::bool_c<has_param_key_v<E, typename B::key>>;
-                }))::value,
+  using T =
+      typename detail::scalar_of<std::remove_cvref_t<decltype(inputs[hana::size_c<0>])>>::type;
+  static_assert(decltype(hana::all_of(bindings,
+                                      [](const auto &b) {
+                                        using B = std::remove_cvref_t<decltype(b)>;
+                                        return hana::bool_c<has_param_key_v<E, typename B::key>>;
+                                      }))::value,
                 "eval(): with<\"name\">: the expression has no parameter of that name");
   auto values = hana::transform(inputs, [](const auto &v) { return T(v); });
   auto params = hana::unpack(bindings, [](const auto &...b) {

@@ -37,14 +37,10 @@ template <fixed_string Name, bool HasDefault> struct param_t {
 };
 
 /// An operation node: the kind and the children's types are the tree.
-template <Kind K, class... C> struct node_t {
-  hana::tuple<C...> children;
-};
+template <Kind K, class... C> struct node_t { hana::tuple<C...> children; };
 
 /// u^N with an integer exponent.
-template <long long N, class C> struct pow_t {
-  C base;
-};
+template <long long N, class C> struct pow_t { C base; };
 
 /// What the derivative of a comparison is: nothing (select never differentiates its condition).
 struct no_derivative_t {};
@@ -98,7 +94,8 @@ template <long long N> struct is_int_t<int_t<N>> : std::true_type {};
 template <class T> inline constexpr bool is_int_v = is_int_t<std::remove_cvref_t<T>>::value;
 
 template <class T> struct node_kind;
-template <Kind K, class... C> struct node_kind<node_t<K, C...>> : std::integral_constant<Kind, K> {};
+template <Kind K, class... C>
+struct node_kind<node_t<K, C...>> : std::integral_constant<Kind, K> {};
 template <class T> struct pow_exponent;
 template <long long N, class C>
 struct pow_exponent<pow_t<N, C>> : std::integral_constant<long long, N> {};

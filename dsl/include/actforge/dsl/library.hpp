@@ -61,14 +61,15 @@ inline constexpr long double kSeluLambda = 1.0507009873554804934193349852946L;
 inline constexpr auto relu = max(x, 0);
 inline constexpr auto leaky_relu = select(x > 0, x, param<"alpha">(0.01L) * x);
 inline constexpr auto prelu = select(x > 0, x, param<"a">(0.25L) * x);
-// Eval mode: the slope is the mean of U(lower, upper). Training draws it per element: see rrelu.hpp.
+// Eval mode: the slope is the mean of U(lower, upper). Training draws it per element: see
+// rrelu.hpp.
 inline constexpr auto rrelu =
     select(x >= 0, x, (param<"lower">(0.125L) + param<"upper">(1.0L / 3)) / 2 * x);
 inline constexpr auto relu6 = min(max(x, 0), 6);
 inline constexpr auto hardtanh = min(max(x, param<"lo">(-1)), param<"hi">(1));
 inline constexpr auto elu = select(x > 0, x, param<"alpha">(1) * expm1(x));
-inline constexpr auto selu = param<"lambda">(kSeluLambda) *
-                             select(x > 0, x, param<"alpha">(kSeluAlpha) * expm1(x));
+inline constexpr auto selu =
+    param<"lambda">(kSeluLambda) * select(x > 0, x, param<"alpha">(kSeluAlpha) * expm1(x));
 inline constexpr auto celu = select(x > 0, x, param<"alpha">(1) * expm1(x / param<"alpha">(1)));
 inline constexpr auto gelu = 0.5L * x * erfc(-x * lit(kInvSqrt2));
 inline constexpr auto gelu_tanh = x * sigmoid(2 * lit(kSqrt2OverPi) * (x + 0.044715L * pow<3>(x)));
@@ -80,9 +81,8 @@ inline constexpr auto hardswish = x * min(max(x + 3, 0), 6) / 6;
 inline constexpr auto hardsigmoid = min(max(x + 3, 0), 6) / 6;
 inline constexpr auto sigmoid_ = sigmoid(x);
 inline constexpr auto tanh_ = tanh(x);
-inline constexpr auto softplus_ =
-    select(param<"beta">(1) * x > param<"threshold">(20), x,
-           softplus(param<"beta">(1) * x) / param<"beta">(1));
+inline constexpr auto softplus_ = select(param<"beta">(1) * x > param<"threshold">(20), x,
+                                         softplus(param<"beta">(1) * x) / param<"beta">(1));
 inline constexpr auto softsign = x / (1 + abs(x));
 inline constexpr auto logsigmoid = -softplus(-x);
 inline constexpr auto tanhshrink = x - tanh(x);
@@ -100,7 +100,7 @@ inline constexpr auto geglu = x * (0.5L * g * erfc(-g * lit(kInvSqrt2)));
 inline constexpr auto swiglu = x * (g * sigmoid(g));
 // RReLU in training: the slope is a second input, drawn per element from U(lower, upper) by
 // the caller; the derivative by x uses the same slope, as the spec requires.
-inline constexpr auto rrelu_train = select(x >= 0, x, g * x);
+inline constexpr auto rrelu_train = select(x >= 0, x, g *x);
 } // namespace lib
 
 namespace detail {
@@ -123,8 +123,8 @@ inline constexpr auto library = [] {
       define<"relu">(relu, pl("max(x, 0)", "relu", {{{0, 0}}}, 1)),
       define<"leaky_relu">(leaky_relu, pl("x>0 ? x : alpha*x", "leaky_relu", {{{0, 0.01L}}}, 1)),
       define<"prelu">(prelu, pl("x>0 ? x : a*x  (a learnable)", "prelu", {{{0, 0.25L}}}, 1)),
-      define<"rrelu">(rrelu, pl("x>=0 ? x : (lower+upper)/2*x  (eval mode)", "rrelu_eval",
-                                {{{0, 1}}}, 1)),
+      define<"rrelu">(rrelu,
+                      pl("x>=0 ? x : (lower+upper)/2*x  (eval mode)", "rrelu_eval", {{{0, 1}}}, 1)),
       define<"relu6">(relu6, pl("min(max(x, 0), 6)", "relu6", {{{0, 0}, {6, 0}}}, 2)),
       define<"hardtanh">(hardtanh, pl("min(max(x, lo), hi)", "hardtanh", {{{-1, 0}, {1, 0}}}, 2)),
       define<"elu">(elu, tr("x>0 ? x : alpha*(exp(x)-1)", "elu", {{{0, 1}}}, 1)),
@@ -138,28 +138,29 @@ inline constexpr auto library = [] {
       define<"silu">(silu, tr("x*sigmoid(x)", "silu")),
       define<"swish">(swish, tr("x*sigmoid(beta*x)", "silu")),
       define<"mish">(mish, tr("x*tanh(softplus(x))", "mish")),
-      define<"hardswish">(hardswish,
-                          pl("x*relu6(x+3)/6", "hardswish", {{{-3, 0}, {3, 1}}}, 2)),
-      define<"hardsigmoid">(hardsigmoid,
-                            pl("relu6(x+3)/6", "hardsigmoid", {{{-3, 0}, {3, 0}}}, 2)),
+      define<"hardswish">(hardswish, pl("x*relu6(x+3)/6", "hardswish", {{{-3, 0}, {3, 1}}}, 2)),
+      define<"hardsigmoid">(hardsigmoid, pl("relu6(x+3)/6", "hardsigmoid", {{{-3, 0}, {3, 0}}}, 2)),
       define<"sigmoid">(sigmoid_, tr("1/(1+exp(-x))", "sigmoid")),
       define<"tanh">(tanh_, tr("tanh(x)", "tanh")),
-      define<"softplus">(softplus_, tr("x*beta>threshold ? x : log1p(exp(beta*x))/beta",
-                                       "softplus", {{{20, detail::kNoPin}}}, 1)),
+      define<"softplus">(softplus_, tr("x*beta>threshold ? x : log1p(exp(beta*x))/beta", "softplus",
+                                       {{{20, detail::kNoPin}}}, 1)),
       define<"softsign">(softsign, tr("x/(1+|x|)", "softsign", {{{0, 1}}}, 1)),
       define<"logsigmoid">(logsigmoid, tr("-softplus(-x)", "logsigmoid")),
       define<"tanhshrink">(tanhshrink, tr("x-tanh(x)", "tanhshrink")),
       define<"softshrink">(softshrink, pl("x>lambda ? x-lambda : x<-lambda ? x+lambda : 0",
                                           "softshrink", {{{-0.5L, 0}, {0.5L, 0}}}, 2)),
-      define<"hardshrink">(hardshrink, pl("|x|>lambda ? x : 0", "hardshrink",
-                                          {{{-0.5L, 0}, {0, 0}, {0.5L, 0}}}, 3)),
-      define<"threshold">(threshold,
-                          Info{Family::PiecewiseLinear, "x>threshold ? x : value", "",
-                               {{{0.5L, 0}}}, 1, {{{"threshold", 0.5L}, {"value", -2}}}, 2}),
+      define<"hardshrink">(
+          hardshrink, pl("|x|>lambda ? x : 0", "hardshrink", {{{-0.5L, 0}, {0, 0}, {0.5L, 0}}}, 3)),
+      define<"threshold">(threshold, Info{Family::PiecewiseLinear,
+                                          "x>threshold ? x : value",
+                                          "",
+                                          {{{0.5L, 0}}},
+                                          1,
+                                          {{{"threshold", 0.5L}, {"value", -2}}},
+                                          2}),
       define<"glu">(glu, tr("x*sigmoid(g)", "")),
       define<"reglu">(reglu, pl("x*relu(g)", "", {}, 0)),
-      define<"geglu">(geglu, tr("x*gelu(g)", "")),
-      define<"swiglu">(swiglu, tr("x*silu(g)", "")));
+      define<"geglu">(geglu, tr("x*gelu(g)", "")), define<"swiglu">(swiglu, tr("x*silu(g)", "")));
 }();
 
 } // namespace actforge::dsl

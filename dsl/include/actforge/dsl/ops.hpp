@@ -28,8 +28,7 @@ template <Kind K, class... C> constexpr auto raw(const C &...c) {
 
 #define ACTFORGE_DSL_BINARY(op, kind)                                                              \
   template <Operand A, Operand B>                                                                  \
-    requires(Expression<A> || Expression<B>)                                                       \
-  constexpr auto operator op(const A &a, const B &b) {                                             \
+  requires(Expression<A> || Expression<B>) constexpr auto operator op(const A &a, const B &b) {    \
     return detail::raw<kind>(as_expr(a), as_expr(b));                                              \
   }
 ACTFORGE_DSL_BINARY(+, Kind::Add)
@@ -69,13 +68,11 @@ ACTFORGE_DSL_UNARY(softplus, Kind::Softplus)
 #undef ACTFORGE_DSL_UNARY
 
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-constexpr auto min(const A &a, const B &b) {
+requires(Expression<A> || Expression<B>) constexpr auto min(const A &a, const B &b) {
   return detail::raw<Kind::Min>(as_expr(a), as_expr(b));
 }
 template <Operand A, Operand B>
-  requires(Expression<A> || Expression<B>)
-constexpr auto max(const A &a, const B &b) {
+requires(Expression<A> || Expression<B>) constexpr auto max(const A &a, const B &b) {
   return detail::raw<Kind::Max>(as_expr(a), as_expr(b));
 }
 

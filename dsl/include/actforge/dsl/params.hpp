@@ -52,7 +52,8 @@ template <class E, class Key>
 inline constexpr bool has_param_key_v = decltype(hana::contains(param_names(E{}), Key{}))::value;
 /// Whether E has a parameter called Name.
 template <class E, fixed_string Name>
-inline constexpr bool has_param_v = has_param_key_v<E, std::remove_cvref_t<decltype(hana_name<Name>)>>;
+inline constexpr bool has_param_v =
+    has_param_key_v<E, std::remove_cvref_t<decltype(hana_name<Name>)>>;
 
 /// How many inputs E reads: 1 for f(x), 2 for gated f(x, g).
 template <class E> inline constexpr int input_count = detail::count_inputs(hana::type_c<E>);

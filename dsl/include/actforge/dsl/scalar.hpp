@@ -24,38 +24,32 @@ template <std::floating_point T> T erfc(T v) { return std::erfc(v); }
 
 /// 1/(1+e^-u), as e^u/(1+e^u) for u < 0 so nothing overflows.
 template <std::floating_point T> T sigmoid(T u) {
-  if (u >= 0)
-    return T(1) / (T(1) + std::exp(-u));
+  if (u >= 0) return T(1) / (T(1) + std::exp(-u));
   const T e = std::exp(u);
   return e / (T(1) + e);
 }
 
 /// log(1+e^u) = max(u, 0) + log1p(e^-|u|).
 template <std::floating_point T> T softplus(T u) {
-  if (is_nan(u))
-    return u;
+  if (is_nan(u)) return u;
   return (u > 0 ? u : T(0)) + std::log1p(std::exp(-(u < 0 ? -u : u)));
 }
 
 template <class T> constexpr T max(const T &a, const T &b) {
-  if (is_nan(a) || is_nan(b))
-    return a + b;
+  if (is_nan(a) || is_nan(b)) return a + b;
   return a > b ? a : b;
 }
 template <class T> constexpr T min(const T &a, const T &b) {
-  if (is_nan(a) || is_nan(b))
-    return a + b;
+  if (is_nan(a) || is_nan(b)) return a + b;
   return a < b ? a : b;
 }
 
 /// u^n for an integer n by repeated squaring; 0^0 = 1.
 template <class T> constexpr T powi(T u, long long n) {
-  if (n < 0)
-    return T(1) / powi(u, -n);
+  if (n < 0) return T(1) / powi(u, -n);
   T result(1);
   while (n > 0) {
-    if (n & 1)
-      result = result * u;
+    if (n & 1) result = result * u;
     u = u * u;
     n >>= 1;
   }

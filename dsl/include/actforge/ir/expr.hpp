@@ -39,11 +39,11 @@ class Expr;
 struct Node {
   Kind kind;
   std::uint8_t num_children;
-  std::uint32_t depth;        // 1 for leaves; 1 + deepest child otherwise
-  std::int32_t index;         // Input: input number; Pow: exponent
-  long double value;          // Const: the value; Param: the default (when has_default)
-  bool has_default;           // Param only
-  std::string name;           // Param only
+  std::uint32_t depth; // 1 for leaves; 1 + deepest child otherwise
+  std::int32_t index;  // Input: input number; Pow: exponent
+  long double value;   // Const: the value; Param: the default (when has_default)
+  bool has_default;    // Param only
+  std::string name;    // Param only
   std::array<const Node *, 3> children;
   std::size_t hash;
 };

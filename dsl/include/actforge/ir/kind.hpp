@@ -53,8 +53,7 @@ constexpr int arity(Kind k) {
   switch (k) {
   case Kind::Const:
   case Kind::Input:
-  case Kind::Param:
-    return 0;
+  case Kind::Param: return 0;
   case Kind::Add:
   case Kind::Sub:
   case Kind::Mul:
@@ -66,12 +65,9 @@ constexpr int arity(Kind k) {
   case Kind::Lt:
   case Kind::Le:
   case Kind::Eq:
-  case Kind::Ne:
-    return 2;
-  case Kind::Select:
-    return 3;
-  default:
-    return 1;
+  case Kind::Ne: return 2;
+  case Kind::Select: return 3;
+  default: return 1;
   }
 }
 
