@@ -20,6 +20,7 @@ BUILD_PACKAGES=(
   cmake
   ninja-build
   libboost1.81-dev # Boost.Hana (header-only)
+  libhalide14-0-dev # Halide 14 (LLVM 14): the main code generator
   googletest
   libgtest-dev
 )

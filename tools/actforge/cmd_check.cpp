@@ -3,6 +3,8 @@
 
 #include "actforge/check/golden.hpp"
 #include "actforge/check/reference.hpp"
+#include "actforge/codegen/kernel_spec.hpp"
+#include "actforge/runtime/kernel_check.hpp"
 
 #include <cstdio>
 #include <optional>
@@ -11,9 +13,15 @@
 namespace actforge::cli {
 namespace {
 constexpr const char *kHelp =
-    R"(usage: actforge check NAME|EXPR...|--all [--reference] [--json] [--golden FILE]
+    R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...] [--json]
 
-Checks the long-double reference of activations (library names or expressions):
+With --target, compiles the forward and backward kernels of each activation for T (host,
+x86-64-avx2, x86-64-avx512), runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64
+patterns) plus the special values, and reports the max ULP against the long-double reference:
+piecewise-linear kernels must equal their formula evaluated in the compute type, transcendental
+ones be within 4 ULP (forward) and 8 ULP (backward). Targets this CPU lacks are skipped.
+
+Without --target (or with --reference), checks the long-double reference itself:
   forward            values against the golden oracle (50-digit values that share none of our
                      formulas), compile-time DSL against IR, NaN in -> NaN out, limits at +-inf
   backward[_g]       each first derivative against central differences in long double (step
@@ -25,10 +33,13 @@ Checks the long-double reference of activations (library names or expressions):
   param_grad:NAME    the derivative by each parameter, against differences in the parameter
 
   --all            every library activation
-  --reference      check the long-double reference (the only target until compiled kernels exist)
+  --reference      check the long-double reference (the default)
   --json           one JSON array of {activation, role, target, dtype, status, max_ulp,
                    max_rel_grad_err, points, reason}
   --golden FILE    the golden CSV (default: the copy in tests/golden, or $ACTFORGE_GOLDEN)
+  --target T       check compiled kernels for T instead (see above)
+  --dtype D,...    with --target: f32, f64, f16, bf16 (default: all four)
+  --exhaustive     with --target: every f32 input (2^32), not a sample; takes long
 
 Exit code 0 when every check passes, 1 when one fails, 2 on bad usage or input.
 )";
@@ -54,15 +65,34 @@ void print_table(const std::vector<check::Record> &records) {
 } // namespace
 
 int cmd_check(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--all", "--reference", "--json", "--help"}, {"--golden", "--target"});
+  const Args args(argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
+                  {"--golden", "--target", "--dtype"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
   }
-  if (auto target = args.option("--target"))
-    throw UsageError{
-        "--target " + *target +
-        ": no compiled targets exist yet; use --reference (the long-double reference)"};
+  const auto target = args.option("--target");
+  if (target && args.flag("--reference"))
+    throw UsageError{"give --reference or --target, not both"};
+  runtime::KernelCheckOptions kernel_options;
+  if (target) {
+    kernel_options.target = *target;
+    if (args.flag("--exhaustive")) kernel_options.log2_stride = 0;
+    if (auto list = args.option("--dtype")) {
+      kernel_options.dtypes.clear();
+      for (std::size_t start = 0; start <= list->size();) {
+        const std::size_t comma = std::min(list->find(',', start), list->size());
+        try {
+          kernel_options.dtypes.push_back(codegen::parse_dtype(list->substr(start, comma - start)));
+        } catch (const Error &e) {
+          throw UsageError{std::string("--dtype: ") + e.what()};
+        }
+        start = comma + 1;
+      }
+    }
+  } else if (args.option("--dtype") || args.flag("--exhaustive")) {
+    throw UsageError{"--dtype and --exhaustive go with --target"};
+  }
   std::vector<std::string> names = args.positional();
   if (args.flag("--all")) {
     if (!names.empty()) throw UsageError{"give activations or --all, not both"};
@@ -81,7 +111,8 @@ int cmd_check(const std::vector<std::string> &argv) {
   std::vector<check::Record> records;
   for (const auto &s : subjects) {
     if (progress) std::fprintf(stderr, "\rchecking %-40.40s", s.name.c_str());
-    auto r = check::check_reference(s, &golden);
+    auto r =
+        target ? runtime::check_kernels(s, kernel_options) : check::check_reference(s, &golden);
     records.insert(records.end(), r.begin(), r.end());
   }
   if (progress) std::fprintf(stderr, "\r%50s\r", "");

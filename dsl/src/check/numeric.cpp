@@ -102,9 +102,11 @@ bool close(long double a, long double b, long double rel, long double abs) {
 
 long double reference_value(const Probe &f, long double v) {
   if (!std::isinf(v)) return f.at(v);
+  // Far enough for every activation's limit, near enough that x³ still fits in long double.
   const long double sign = v > 0 ? 1 : -1;
-  const long double near = f.at(sign * 1e4000L), far = f.at(sign * 1e4900L);
-  if (std::isinf(far) || std::fabs(far) > 1e4500L) // grows without bound
+  const long double near = f.at(sign * std::ldexp(1.0L, 3000)),
+                    far = f.at(sign * std::ldexp(1.0L, 5000));
+  if (std::isinf(far) || std::fabs(far) > std::ldexp(1.0L, 4000)) // grows without bound
     return std::copysign(std::numeric_limits<long double>::infinity(), far);
   if (close(near, far, 1e-12L, 1e-300L)) return far;
   return std::numeric_limits<long double>::quiet_NaN();

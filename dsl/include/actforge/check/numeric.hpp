@@ -46,9 +46,9 @@ std::vector<long double> point_set(std::span<const long double> kinks);
 /// A coarser set for each axis of two-input checks.
 std::vector<long double> coarse_point_set();
 
-/// f(v) with f(±inf) taken as the limit lim f(±L) (evaluated at L = 10⁴⁰⁰⁰ and 10⁴⁹⁰⁰): where
-/// the IEEE evaluation meets inf·0 or inf/inf the limit is still defined. NaN where the two
-/// disagree (no limit).
+/// f(v) with f(±inf) taken as the limit lim f(±L), evaluated at L = 2³⁰⁰⁰ and 2⁵⁰⁰⁰ (x³ still
+/// fits in long double): where IEEE evaluation meets inf·0 or inf/inf the limit is still
+/// defined. A value beyond 2⁴⁰⁰⁰ at 2⁵⁰⁰⁰ reads as ±inf; NaN where the two disagree (no limit).
 long double reference_value(const Probe &f, long double v);
 
 /// Points where the branch decisions of f change inside [lo, hi], located by bisection and

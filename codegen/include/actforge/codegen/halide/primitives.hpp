@@ -1,0 +1,61 @@
+// Halide expression builders for the stable primitives of the IR: vectorisable, exact at NaN/inf.
+#pragma once
+
+#include <Halide.h>
+
+/// \file
+/// Each builder takes a Float(32) or Float(64) Expr and returns an Expr of the same type built
+/// only from operations that vectorise on every CPU target: arithmetic, select, comparisons,
+/// round and bit reinterpretation. None of them lowers to a libm call per lane, and
+/// none uses Halide::exp or Halide::log: Halide's f32 exp is up to 5 ulp off and flushes subnormal
+/// results to zero, and its f64 exp and log call libm once per lane.
+///
+/// Semantics, as in ACTIVATIONS.md: NaN in, NaN out; infinities give the limits; no inf/inf or
+/// inf*0 for finite inputs; subnormal inputs and results are exact to the same bound as the rest.
+/// Every float operation of the result is marked Halide::strict_float (the argument itself is
+/// bound by a let and left as the caller built it): the accuracy rests on error-free steps
+/// (Cody-Waite reduction, Dekker squaring, exact residuals) that Halide's float simplifications and
+/// LLVM's fast-math flags would reassociate away.
+///
+/// Accuracy, as the distance in ulp to the correctly rounded result, measured against a
+/// long-double reference and bounded by codegen/tests/primitives_test.cpp, f32 and f64 alike:
+/// at most 1 for exp, expm1, log, log1p, tanh, erf and exp_neg_square, at most 2 for sigmoid,
+/// softplus and erfc (erfc relative to its value all the way down its tail). Being made of
+/// correctly rounded IEEE operations only, never fused or reassociated, the results should be the
+/// same bits on every target; the test measures them on the host.
+///
+/// Each builder throws actforge::Error when its argument is undefined or not Float(32)/Float(64).
+///
+/// Call them qualified (`halide::exp(x)`): unqualified, argument-dependent lookup also finds
+/// Halide::exp and the call is ambiguous.
+
+namespace actforge::codegen::halide {
+
+/// e^u; overflows to +inf, underflows through the subnormals to 0.
+Halide::Expr exp(const Halide::Expr &u);
+/// e^u - 1 without cancellation near 0; expm1(-inf) = -1.
+Halide::Expr expm1(const Halide::Expr &u);
+/// Natural logarithm; log(0) = -inf, log(u < 0) = NaN.
+Halide::Expr log(const Halide::Expr &u);
+/// log(1 + u) without cancellation near 0; log1p(-1) = -inf, log1p(u < -1) = NaN.
+Halide::Expr log1p(const Halide::Expr &u);
+/// 1/(1 + e^-u) from one exp of -|u|; exactly 0 and 1 at -inf and +inf.
+Halide::Expr sigmoid(const Halide::Expr &u);
+/// tanh from one expm1 of ±2|u|; odd, so tanh(-0) = -0; ±1 at ±inf.
+Halide::Expr tanh(const Halide::Expr &u);
+/// log(1 + e^u) = max(u, 0) + log1p(e^-|u|); 0 at -inf, +inf at +inf.
+Halide::Expr softplus(const Halide::Expr &u);
+/// Error function; ±1 at ±inf.
+Halide::Expr erf(const Halide::Expr &u);
+/// 1 - erf(u) with relative accuracy in the tail until it underflows; 2 at -inf, 0 at +inf.
+Halide::Expr erfc(const Halide::Expr &u);
+/// e^(-u²) with u² carried exactly (as a sum of two floats), so the result does not inherit the
+/// rounding error of u·u, which is amplified by u² (up to ~100 ulp in f32 near underflow).
+Halide::Expr exp_neg_square(const Halide::Expr &u);
+/// max(a, b) that propagates NaN from either side (a bare SIMD max returns the other operand);
+/// returns b when they compare equal, as dsl::scalar::max does.
+Halide::Expr max_nan(const Halide::Expr &a, const Halide::Expr &b);
+/// min(a, b) that propagates NaN from either side; returns b when they compare equal.
+Halide::Expr min_nan(const Halide::Expr &a, const Halide::Expr &b);
+
+} // namespace actforge::codegen::halide

@@ -1,0 +1,35 @@
+// check_kernels(): run compiled kernels on a sample of inputs and measure them against the
+// long-double reference, in ULPs of the kernel's dtype (`actforge check --target ...`).
+#pragma once
+
+#include "actforge/check/record.hpp"
+#include "actforge/check/reference.hpp"
+#include "actforge/runtime/jit.hpp"
+
+#include <vector>
+
+namespace actforge::runtime {
+
+struct KernelCheckOptions {
+  std::string target = "host";
+  std::vector<DType> dtypes{DType::F32, DType::F64, DType::F16, DType::BF16};
+  /// f32 inputs: every 2^log2_stride-th bit pattern (10: the CI sample of ACTIVATIONS.md; 0: all
+  /// 2^32) plus the special values. f64 samples 2^22 patterns, f16/bf16 take all 65536.
+  int log2_stride = 10;
+};
+
+/// ULP bounds of ACTIVATIONS.md. Piecewise-linear kernels must equal the same formula evaluated
+/// in the compute type (0 ULP from it); transcendental ones are measured against long double.
+inline constexpr double kForwardUlp = 4;
+inline constexpr double kBackwardUlp = 8;
+
+/// One record per role (forward, backward[_g]) and dtype; skips name the reason (a target this
+/// CPU cannot run).
+std::vector<check::Record> check_kernels(const check::Subject &subject,
+                                         const KernelCheckOptions &options);
+
+/// |value − exact| in units of the spacing of `dtype` at `exact` (fractional; 0 when equal, inf
+/// when one is infinite or NaN and the other not). `exact` beyond the dtype's range means ±inf.
+double ulp_error(long double value, long double exact, DType dtype);
+
+} // namespace actforge::runtime
