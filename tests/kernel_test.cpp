@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -215,6 +216,33 @@ TEST_P(KernelRun, OtherDtypesRunAndRound) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, KernelRun, testing::ValuesIn(runs()), run_name);
+
+// Accuracy against the bounds of ACTIVATIONS.md, on every 2^14-th float (f64 alike) and every
+// f16/bf16 value. The activations listed here do not meet the bounds yet in some dtype or role
+// (x·f(x) forms lose accuracy to subnormal intermediates and cancellation, softsign' and
+// tanhshrink cancel); `actforge check --all --target host` reports their figures. Every other
+// activation is held to the bounds.
+const std::vector<std::string> kAccuracyOpen{"gelu",  "gelu_tanh", "quick_gelu", "silu",
+                                             "swish", "mish",      "softsign",   "tanhshrink"};
+
+class KernelAccuracy : public testing::TestWithParam<const dsl::Entry *> {};
+
+TEST_P(KernelAccuracy, WithinTheUlpBounds) {
+  const dsl::Entry &e = *GetParam();
+  if (ir::count_inputs(e.expr) > 1) GTEST_SKIP() << "two-input accuracy is not measured yet";
+  if (std::find(kAccuracyOpen.begin(), kAccuracyOpen.end(), e.name) != kAccuracyOpen.end())
+    GTEST_SKIP() << e.name
+                 << " does not meet the ULP bounds yet (see actforge check --target host)";
+  runtime::KernelCheckOptions options;
+  options.log2_stride = 14;
+  for (const auto &r : runtime::check_kernels(check::make_subject(e.name), options))
+    EXPECT_EQ(r.status, check::Status::Pass) << r.role << " " << r.dtype << ": " << r.reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, KernelAccuracy, testing::ValuesIn(elementwise()),
+                         [](const testing::TestParamInfo<const dsl::Entry *> &p) {
+                           return p.param->name;
+                         });
 
 TEST(Jit, CacheHitsDoNotCompile) {
   const Kernel a = jit("softsign");

@@ -144,7 +144,7 @@ std::vector<long double> sample(DType d, int log2_stride, const std::vector<long
     break;
   }
   case DType::F64: {
-    const std::uint64_t step = std::uint64_t{1} << 42; // 2^22 samples
+    const std::uint64_t step = std::uint64_t{1} << (32 + log2_stride); // as many as for f32
     for (std::uint64_t bits = 12345; bits >= 12345 && bits < ~std::uint64_t{0} - step; bits += step)
       v.push_back(std::bit_cast<double>(bits));
     break;
@@ -275,7 +275,9 @@ double ulp_error(long double value, long double exact, DType dtype) {
   const Format f = format(dtype);
   if (std::isnan(value) || std::isnan(exact))
     return std::isnan(value) && std::isnan(exact) ? 0 : std::numeric_limits<double>::infinity();
-  if (std::fabs(exact) > f.max) // overflows the dtype: only the infinity of that sign is right
+  // Beyond max + half an ulp of max, rounding overflows: only the infinity of that sign is right.
+  const long double overflow = f.max + std::ldexp(1.0L, std::ilogb(f.max) - f.precision);
+  if (std::fabs(exact) >= overflow)
     return std::isinf(value) && std::signbit(value) == std::signbit(exact)
                ? 0
                : std::numeric_limits<double>::infinity();

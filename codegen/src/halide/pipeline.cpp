@@ -81,6 +81,20 @@ Guard make_guard(const std::vector<Halide::Expr> &inputs, Halide::Type type) {
   return g;
 }
 
+// The value to store: NaN where an input is NaN. Halide 14's conversion to 16-bit floats turns
+// a NaN into an infinity, so for those the NaN is written as its bit pattern.
+Halide::Expr store_value(Halide::Type store, const Halide::Expr &is_nan, const Halide::Expr &v) {
+  const Halide::Expr nan =
+      Halide::Internal::make_const(v.type(), std::numeric_limits<double>::quiet_NaN());
+  if (store.bits() == 16) {
+    const Halide::Expr nan_bits =
+        Halide::cast(Halide::UInt(16), store.is_bfloat() ? 0x7fc0 : 0x7e00);
+    const Halide::Expr bits = Halide::reinterpret(Halide::UInt(16), Halide::cast(store, v));
+    return Halide::reinterpret(store, Halide::select(is_nan || Halide::is_nan(v), nan_bits, bits));
+  }
+  return Halide::cast(store, Halide::select(is_nan, nan, v));
+}
+
 void apply_schedule(Halide::Func &out, const Halide::Var &i, const Schedule &s) {
   validate(s);
   const int width = s.lanes * s.unroll;
@@ -122,19 +136,18 @@ Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
   }
   const Guard guard = make_guard(values, compute);
   env.inputs = guard.clamped;
-  const Halide::Expr nan = guard.constant(std::numeric_limits<double>::quiet_NaN());
 
   Halide::Func out(spec.role == Role::Forward ? "y" : "dx");
   if (spec.role == Role::Forward) {
     const Halide::Expr y = guard.limit(lower(spec.expr, env));
-    out(i) = Halide::cast(store, Halide::select(guard.any_nan, nan, y));
+    out(i) = store_value(store, guard.any_nan, y);
   } else {
     p.buffers.emplace_back(store, 1, "dy");
     const Halide::Expr dy = Halide::cast(compute, p.buffers.back()(i));
     std::vector<Halide::Expr> grads;
     for (int k = 0; k < inputs; ++k) {
       const Halide::Expr d = guard.limit(lower(ir::differentiate(spec.expr, ir::input(k)), env));
-      grads.push_back(Halide::cast(store, Halide::select(guard.any_nan, nan, dy * d)));
+      grads.push_back(store_value(store, guard.any_nan || Halide::is_nan(dy), dy * d));
     }
     if (grads.size() == 1)
       out(i) = grads[0];

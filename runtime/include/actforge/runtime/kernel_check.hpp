@@ -14,7 +14,7 @@ struct KernelCheckOptions {
   std::string target = "host";
   std::vector<DType> dtypes{DType::F32, DType::F64, DType::F16, DType::BF16};
   /// f32 inputs: every 2^log2_stride-th bit pattern (10: the CI sample of ACTIVATIONS.md; 0: all
-  /// 2^32) plus the special values. f64 samples 2^22 patterns, f16/bf16 take all 65536.
+  /// 2^32) plus the special values; f64 as many patterns, evenly spread; f16/bf16 all 65536.
   int log2_stride = 10;
 };
 
