@@ -3,8 +3,10 @@
 function(actforge_strict target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor)
   if(ACTFORGE_SANITIZE)
+    # GCC 12's flow analysis reports false maybe-uninitialized warnings inside libstdc++ (<regex>,
+    # std::function) once ASan instrumentation is in: keep the warning, not as an error.
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=all
-                                             -fno-omit-frame-pointer)
+                                             -fno-omit-frame-pointer -Wno-error=maybe-uninitialized)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
 endfunction()
