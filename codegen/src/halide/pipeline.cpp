@@ -21,10 +21,6 @@ Halide::Type storage_type(DType d) {
   throw Error("internal error: unknown dtype");
 }
 
-Halide::Type compute_type(DType d) {
-  return d == DType::F64 ? Halide::Float(64) : Halide::Float(32);
-}
-
 std::vector<Halide::Argument> Pipeline::arguments() const {
   std::vector<Halide::Argument> args;
   for (const auto &b : buffers)
@@ -114,7 +110,7 @@ void apply_schedule(Halide::Func &out, const Halide::Var &i, const Schedule &s) 
 Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
   if (!spec.expr.defined()) throw Error("a kernel needs an expression");
   if (spec.expr.is_condition()) throw Error("a comparison is not an activation");
-  const Halide::Type store = storage_type(spec.dtype), compute = compute_type(spec.dtype);
+  const Halide::Type store = storage_type(spec.dtype), compute = compute_type(spec);
   const int inputs = std::max(1, ir::count_inputs(spec.expr));
   if (inputs > 2) throw Error("kernels take at most two inputs (x and g)");
 
@@ -123,6 +119,7 @@ Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
   std::vector<Halide::Expr> values;
   for (int k = 0; k < inputs; ++k) {
     p.buffers.emplace_back(store, 1, std::string(ir::input_name(k)));
+    p.inputs.push_back({std::string(ir::input_name(k)), Extent::Elements});
     values.push_back(Halide::cast(compute, p.buffers.back()(i)));
   }
   LowerEnv env{compute, {}, {}};
@@ -141,13 +138,16 @@ Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
   if (spec.role == Role::Forward) {
     const Halide::Expr y = guard.limit(lower(spec.expr, env));
     out(i) = store_value(store, guard.any_nan, y);
+    p.outputs.push_back({"y", Extent::Elements});
   } else {
     p.buffers.emplace_back(store, 1, "dy");
+    p.inputs.push_back({"dy", Extent::Elements});
     const Halide::Expr dy = Halide::cast(compute, p.buffers.back()(i));
     std::vector<Halide::Expr> grads;
     for (int k = 0; k < inputs; ++k) {
       const Halide::Expr d = guard.limit(lower(ir::differentiate(spec.expr, ir::input(k)), env));
       grads.push_back(store_value(store, guard.any_nan || Halide::is_nan(dy), dy * d));
+      p.outputs.push_back({"d" + std::string(ir::input_name(k)), Extent::Elements});
     }
     if (grads.size() == 1)
       out(i) = grads[0];

@@ -18,13 +18,28 @@
 namespace actforge::codegen::halide {
 
 Halide::Type storage_type(DType d);
-Halide::Type compute_type(DType d);
+/// The type a kernel computes in (codegen/src/halide/precision.cpp decides; see there).
+Halide::Type compute_type(const KernelSpec &spec);
+
+/// The shape of one buffer argument or output relative to the call's size. Today every port is
+/// Elements (n elements, flat); param_grad and the [outer, C, inner] layout add the others.
+enum class Extent {
+  Elements, // n elements (flat layout) or outer*C*inner (channel layout)
+  Channels, // C elements: a per-channel parameter or its gradient
+  One,      // one element: the gradient of a scalar parameter
+};
+struct Port {
+  std::string name; // x, g, dy, y, dx, dg, d<param>, or a per-channel parameter's name
+  Extent extent = Extent::Elements;
+};
 
 struct Pipeline {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> buffers; // inputs in argument order
-  std::vector<std::string> param_names;    // parameters in argument order
+  std::vector<std::string> param_names;    // scalar parameters in argument order
   int num_outputs = 1;
+  std::vector<Port> inputs;  // one per entry of `buffers`, same order
+  std::vector<Port> outputs; // one per output of `pipeline`, same order
 
   /// Every argument in order, as compile_to_* and JIT modules expect them.
   std::vector<Halide::Argument> arguments() const;
