@@ -1,22 +1,31 @@
-// Names of roles and dtypes, both ways.
+// Names of roles, dtypes and layouts, both ways; the checks every backend relies on.
 #include "actforge/codegen/kernel_spec.hpp"
 
 #include "actforge/error.hpp"
+#include "actforge/ir/interpret.hpp"
 
+#include <algorithm>
 #include <array>
+#include <set>
 #include <utility>
 
 namespace actforge::codegen {
 namespace {
-constexpr std::array<std::pair<Role, std::string_view>, 2> kRoles{{
+constexpr std::array<std::pair<Role, std::string_view>, 4> kRoles{{
     {Role::Forward, "forward"},
     {Role::Backward, "backward"},
+    {Role::BackwardFromOutput, "backward_from_output"},
+    {Role::ParamGrad, "param_grad"},
 }};
 constexpr std::array<std::pair<DType, std::string_view>, 4> kDTypes{{
     {DType::F32, "f32"},
     {DType::F64, "f64"},
     {DType::F16, "f16"},
     {DType::BF16, "bf16"},
+}};
+constexpr std::array<std::pair<Layout, std::string_view>, 2> kLayouts{{
+    {Layout::Flat, "flat"},
+    {Layout::Channels, "channels"},
 }};
 
 template <class T, std::size_t N>
@@ -30,21 +39,69 @@ T parse(std::string_view s, const std::array<std::pair<T, std::string_view>, N> 
   throw Error("unknown " + std::string(what) + " '" + std::string(s) + "' (one of " + choices +
               ")");
 }
+
+// Each of `names` is a parameter of the expression, and none is listed twice.
+void check_names(const std::vector<std::string> &names, const std::set<std::string> &params,
+                 const char *what) {
+  std::set<std::string> seen;
+  for (const auto &name : names) {
+    if (!params.count(name))
+      throw Error(std::string(what) + ": the expression has no parameter '" + name + "'");
+    if (!seen.insert(name).second)
+      throw Error(std::string(what) + ": parameter '" + name + "' is listed twice");
+  }
+}
 } // namespace
+
+void validate(const KernelSpec &spec) {
+  if (!spec.expr.defined()) throw Error("a kernel needs an expression");
+  if (spec.expr.is_condition()) throw Error("a comparison is not an activation");
+  if (ir::count_inputs(spec.expr) > 2) throw Error("kernels take at most two inputs (x and g)");
+  std::set<std::string> params;
+  for (const auto &info : ir::collect_params(spec.expr))
+    params.insert(info.name);
+  if (!spec.per_channel.empty() && spec.layout != Layout::Channels)
+    throw Error("per-channel parameters need the channel layout [outer, C, inner]");
+  check_names(spec.per_channel, params, "per-channel");
+  if (!spec.wrt.empty() && spec.role != Role::ParamGrad)
+    throw Error("wrt names the parameters of a param_grad kernel; this one is " +
+                std::string(to_string(spec.role)));
+  check_names(spec.wrt, params, "param_grad");
+  if (spec.role == Role::ParamGrad && params.empty())
+    throw Error("param_grad: the expression has no parameters");
+}
+
+std::vector<std::string> grad_params(const KernelSpec &spec) {
+  std::vector<std::string> names = spec.wrt;
+  if (names.empty())
+    for (const auto &info : ir::collect_params(spec.expr))
+      names.push_back(info.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool is_per_channel(const KernelSpec &spec, std::string_view param) {
+  return std::find(spec.per_channel.begin(), spec.per_channel.end(), param) !=
+         spec.per_channel.end();
+}
 
 std::string_view to_string(Role r) { return kRoles[static_cast<std::size_t>(r)].second; }
 std::string_view to_string(DType d) { return kDTypes[static_cast<std::size_t>(d)].second; }
+std::string_view to_string(Layout l) { return kLayouts[static_cast<std::size_t>(l)].second; }
 
 std::string_view short_name(Role r) {
   switch (r) {
   case Role::Forward: return "fwd";
   case Role::Backward: return "bwd";
+  case Role::BackwardFromOutput: return "bwdy";
+  case Role::ParamGrad: return "pgrad";
   }
   return "?";
 }
 
 Role parse_role(std::string_view s) { return parse(s, kRoles, "role"); }
 DType parse_dtype(std::string_view s) { return parse(s, kDTypes, "dtype"); }
+Layout parse_layout(std::string_view s) { return parse(s, kLayouts, "layout"); }
 
 int bytes_of(DType d) { return d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2; }
 

@@ -1,10 +1,27 @@
 // build_pipeline(): a KernelSpec and a Schedule as a scheduled Halide pipeline.
 //
-// The pipeline's arguments are, in order: the input buffers (x, then g for gated activations,
-// then dy for backward), then one scalar per parameter (sorted by name, as ir::collect_params),
-// in the compute type. Its outputs are y (forward) or dx then dg (backward). At ±inf an input is
-// evaluated at ±2^40 (f64: ±2^300) and a result beyond 2^30 (f64: 2^200) reads as the infinite
-// limit, so f(±inf) is the limit with no inf·0 inside; a NaN input gives NaN in every output.
+// Arguments, in order (Pipeline::arguments(), Pipeline::inputs then param_names):
+//   1. data buffers, storage type, Extent::Elements:
+//        forward               x[, g]
+//        backward              x[, g], dy
+//        backward_from_output  y, dy
+//        param_grad            x[, g], dy
+//   2. per-channel parameter buffers (KernelSpec::per_channel), storage type, Extent::Channels,
+//      sorted by name;
+//   3. scalar parameters, compute type, sorted by name (ir::collect_params order, less the
+//      per-channel ones).
+// Outputs, in order (Pipeline::outputs; compiled code takes them after the arguments):
+//        forward y · backward dx[, dg] · backward_from_output dx (all Extent::Elements)
+//        param_grad d<p> for each parameter of grad_params(spec), in name order: Extent::One for
+//        a scalar p, Extent::Channels for a per-channel p; storage type.
+// Halide shapes: Elements is 1-D [n] in Layout::Flat and 3-D [inner, C, outer] (Halide's
+// innermost first, dense) in Layout::Channels; Channels is 1-D [C]; One is 1-D [1].
+//
+// At ±inf an input is evaluated at ±2^40 (f64: ±2^300) and a result beyond 2^30 (f64: 2^200)
+// reads as the infinite limit, so f(±inf) is the limit with no inf·0 inside; a NaN input (x, g,
+// y or dy) gives NaN in every elementwise output and in every parameter gradient.
+// param_grad accumulates in f64 in lanes·unroll partial sums (Kahan-compensated for f64 data),
+// serially; the schedule's parallel chunk applies to the elementwise roles.
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -21,23 +38,26 @@ Halide::Type storage_type(DType d);
 /// The type a kernel computes in (codegen/src/halide/precision.cpp decides; see there).
 Halide::Type compute_type(const KernelSpec &spec);
 
-/// The shape of one buffer argument or output relative to the call's size. Today every port is
-/// Elements (n elements, flat); param_grad and the [outer, C, inner] layout add the others.
+/// The shape of one buffer argument or output relative to the call's size.
 enum class Extent {
   Elements, // n elements (flat layout) or outer*C*inner (channel layout)
   Channels, // C elements: a per-channel parameter or its gradient
   One,      // one element: the gradient of a scalar parameter
 };
 struct Port {
-  std::string name; // x, g, dy, y, dx, dg, d<param>, or a per-channel parameter's name
+  std::string name; // x, g, y, dy, dx, dg, d<param>, or a per-channel parameter's name
   Extent extent = Extent::Elements;
 };
+
+/// Number of Halide dimensions of a buffer of this extent in this layout (1 or 3).
+int dimensions(Extent e, Layout l);
 
 struct Pipeline {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> buffers; // inputs in argument order
   std::vector<std::string> param_names;    // scalar parameters in argument order
   int num_outputs = 1;
+  Layout layout = Layout::Flat;
   std::vector<Port> inputs;  // one per entry of `buffers`, same order
   std::vector<Port> outputs; // one per output of `pipeline`, same order
 
@@ -53,6 +73,8 @@ struct Pipeline {
   std::vector<Halide::Param<double>> params_f64;
 };
 
+/// Throws actforge::Error for a spec validate() rejects, and for backward_from_output of an
+/// activation without a from-output derivative (dsl/from_output.hpp).
 Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule);
 
 } // namespace actforge::codegen::halide
