@@ -49,5 +49,6 @@ check::Subject resolve_subject(const std::string &text);
 int cmd_list(const std::vector<std::string> &args);
 int cmd_show(const std::vector<std::string> &args);
 int cmd_check(const std::vector<std::string> &args);
+int cmd_gen(const std::vector<std::string> &args);
 
 } // namespace actforge::cli

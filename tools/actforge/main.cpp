@@ -1,4 +1,4 @@
-// actforge: the command-line face of Actforge (list, show, check).
+// actforge: the command-line face of Actforge (list, show, check, gen).
 #include "cli.hpp"
 
 #include "actforge/error.hpp"
@@ -18,6 +18,7 @@ commands:
   list     the standard activations (--json for machine-readable output)
   show     an activation or expression, its parameters, kinks and derivatives
   check    symbolic derivatives against numeric ones, kink conventions, golden values
+  gen      kernels ahead of time: objects, a C header and wrappers with a registry
 
 Run 'actforge <command> --help' for a command's options.
 Exit codes: 0 all passed, 1 a check failed, 2 bad usage or bad input.
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
     if (command == "list") return cmd_list(args);
     if (command == "show") return cmd_show(args);
     if (command == "check") return cmd_check(args);
+    if (command == "gen") return cmd_gen(args);
     std::fprintf(stderr, "actforge: unknown command '%s'\n\n%s", command.c_str(), kHelp);
     return kUsage;
   } catch (const UsageError &e) {

@@ -6,7 +6,11 @@
 //
 // A Kernel is immutable and thread-safe; calls from many threads may share it. jit() keeps
 // compiled kernels in a process-wide cache keyed by (canonical expression, role, dtype, target,
-// schedule): asking again costs a lookup. Errors throw actforge::Error; nothing aborts the host.
+// schedule): asking again costs a lookup. Compiled code is also kept on disk, in a private
+// directory ($XDG_CACHE_HOME/actforge, ~/.cache/actforge; ACTFORGE_CACHE_DIR overrides,
+// ACTFORGE_NO_DISK_CACHE=1 disables), checked by a content hash before it is loaded, so a new
+// process gets a known kernel in about a millisecond. Kernels are linked with the system linker
+// (`ld` on PATH). Errors throw actforge::Error; nothing aborts the host.
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -82,7 +86,9 @@ Kernel jit(std::string_view name_or_text, const JitOptions &options = {});
 /// An IR expression (e.g. dsl::reflect(my_expr)); `name` names the kernel.
 Kernel jit(ir::Expr expr, const JitOptions &options = {}, std::string name = "expr");
 
-/// Number of kernels compiled (not found in the cache) by this process so far.
+/// Number of kernels compiled (found in neither cache) by this process so far.
 std::size_t jit_compile_count();
+/// Number of kernels this process loaded from the disk cache instead of compiling them.
+std::size_t jit_disk_load_count();
 
 } // namespace actforge

@@ -1,0 +1,64 @@
+# actforge_add_kernels(<target>
+#     ACTIVATIONS <name | expr | name=expr>...
+#     [TARGETS host x86-64-avx2 x86-64-avx512]   (default: host)
+#     [ROLES forward backward backward_from_output] (default: forward backward)
+#     [DTYPES f32 f64 f16 bf16]                  (default: f32)
+#     [PREFIX <c-prefix>])                        (default: actforge)
+#
+# Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
+# into ${CMAKE_CURRENT_BINARY_DIR}/<target>.actforge/, and <target> is a static library of the
+# generated C wrappers and registry, linking the generated kernel archive, with the directory of
+# <PREFIX>_kernels.h as its public include directory. An expression without a name is named
+# expr_<8 hex digits of its hash>; write name=expr to choose. Needs C enabled in project().
+# Two calls in one program need different PREFIXes (C names) and share nothing else.
+function(actforge_add_kernels target)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES")
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_ACTIVATIONS)
+    message(FATAL_ERROR "actforge_add_kernels(${target}): ACTIVATIONS names no activation")
+  endif()
+  get_property(languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  if(NOT "C" IN_LIST languages)
+    message(FATAL_ERROR "actforge_add_kernels(${target}): enable C in project(): the generated "
+                        "wrappers are C")
+  endif()
+  if(NOT ARG_TARGETS)
+    set(ARG_TARGETS host)
+  endif()
+  if(NOT ARG_ROLES)
+    set(ARG_ROLES forward backward)
+  endif()
+  if(NOT ARG_DTYPES)
+    set(ARG_DTYPES f32)
+  endif()
+  if(NOT ARG_PREFIX)
+    set(ARG_PREFIX actforge)
+  endif()
+  list(JOIN ARG_TARGETS "," targets)
+  list(JOIN ARG_ROLES "," roles)
+  list(JOIN ARG_DTYPES "," dtypes)
+
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/${target}.actforge")
+  set(header "${dir}/${ARG_PREFIX}_kernels.h")
+  set(source "${dir}/${ARG_PREFIX}_kernels.c")
+  set(archive "${dir}/lib${ARG_PREFIX}_kernels.a")
+  add_custom_command(
+    OUTPUT "${header}" "${source}" "${archive}"
+    COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
+            --role "${roles}" --dtype "${dtypes}" --name "${ARG_PREFIX}" --quiet
+    DEPENDS Actforge::actforge
+    COMMENT "Generating Actforge kernels ${target}"
+    VERBATIM)
+  add_custom_target(${target}.generate DEPENDS "${header}" "${source}" "${archive}")
+
+  find_package(Threads REQUIRED)
+  add_library(${target} STATIC "${source}")
+  add_dependencies(${target} ${target}.generate)
+  target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${dir}>")
+  target_link_libraries(${target} PUBLIC "${archive}" Threads::Threads ${CMAKE_DL_LIBS})
+  if(UNIX)
+    target_link_libraries(${target} PUBLIC m)
+  endif()
+endfunction()

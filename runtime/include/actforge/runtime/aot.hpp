@@ -1,0 +1,60 @@
+// actforge::aot: kernels generated ahead of time for C and C++ hosts — what `actforge gen` and
+// the CMake function actforge_add_kernels() run.
+//
+//   aot::Options o;
+//   o.activations = {aot::resolve_activation("swish"),
+//   aot::resolve_activation("mish=x*tanh(softplus(x))")}; o.targets = {"x86-64-avx2",
+//   "x86-64-avx512"}; aot::generate(o, "out/");   // out/actforge_kernels.h, .c,
+//   libactforge_kernels.a, objects
+//
+// The C ABI (actforge_kernels.h): per activation A, role R (fwd, bwd, bwdy) and dtype D,
+//   int actforge_A_R_D(const T *x[, const T *g][, const T *dy], T *out..., int64_t n,
+//                      const actforge_A_params *p);          // p only when A has parameters
+// T is float, double, or uint16_t (f16/bf16 storage). p == NULL means the defaults. Returns 0 or
+// an error code (ACTFORGE_ERR_*). With several targets, actforge_A_R_D picks the best one this
+// CPU runs (cpuid) and actforge_A_R_D_avx2 / _avx512 call one target; a target the CPU lacks
+// returns ACTFORGE_ERR_CPU, never an illegal instruction. A registry finds kernels by name:
+// actforge_find_kernel("swish_fwd_f32"). Generation is deterministic: the same options give
+// byte-identical files.
+#pragma once
+
+#include "actforge/codegen/kernel_spec.hpp"
+#include "actforge/ir/expr.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace actforge::aot {
+
+struct Activation {
+  std::string name; // a C identifier
+  ir::Expr expr;
+};
+
+/// "swish" (a library activation), "mish=x*tanh(softplus(x))" (an expression with a name), or
+/// "x*tanh(softplus(x))" (an expression, named expr_ and 8 hex digits of the SHA-256 of its
+/// canonical text, so the name does not change with spacing). Throws actforge::Error (ParseError
+/// for bad text).
+Activation resolve_activation(std::string_view text);
+
+struct Options {
+  std::vector<Activation> activations;
+  std::vector<std::string> targets = {"host"}; // host resolves to this machine's best target
+  std::vector<codegen::Role> roles = {codegen::Role::Forward, codegen::Role::Backward};
+  std::vector<codegen::DType> dtypes = {codegen::DType::F32};
+  std::string prefix = "actforge";                   // C identifiers and file names start with it
+  std::string generator = "actforge::aot::generate"; // named in each file's first line
+};
+
+/// Writes the kernels of `options` into `out_dir` (created if missing):
+///   <prefix>_kernels.h     the C ABI: functions, parameter structs, error codes, registry
+///   <prefix>_kernels.c     the wrappers (checks, 2^30-element chunks), CPU dispatch, registry
+///   <kernel>.o             one no-runtime Halide object per kernel and target
+///   <prefix>_runtime.o     the Halide runtime, built for the least capable target (one runtime
+///                          per program: every target's kernels share it)
+///   lib<prefix>_kernels.a  the objects and the runtime in one archive
+/// Returns the file names written, in order. Throws actforge::Error.
+std::vector<std::string> generate(const Options &options, const std::string &out_dir);
+
+} // namespace actforge::aot

@@ -1,0 +1,152 @@
+// aot::generate(): every kernel through compile_kernel_object(), one runtime, the C files, and
+// an archive of the objects.
+#include "aot_c.hpp"
+#include "sha256.hpp"
+
+#include "actforge/dsl/catalog.hpp"
+#include "actforge/error.hpp"
+#include "actforge/ir/interpret.hpp"
+#include "actforge/ir/print.hpp"
+#include "actforge/targets/x86.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+namespace actforge::aot {
+namespace {
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Words a C or C++ compiler would not take as a name: activations and parameters become names.
+bool is_reserved(std::string_view s) {
+  static constexpr std::string_view kWords[] = {
+      "auto",    "bool",     "break",    "case",   "char",     "class",    "const",  "continue",
+      "default", "delete",   "do",       "double", "else",     "enum",     "extern", "false",
+      "float",   "for",      "goto",     "if",     "inline",   "int",      "long",   "namespace",
+      "new",     "operator", "private",  "public", "register", "restrict", "return", "short",
+      "signed",  "sizeof",   "static",   "struct", "switch",   "template", "this",   "true",
+      "typedef", "union",    "unsigned", "void",   "volatile", "while"};
+  for (std::string_view w : kWords)
+    if (s == w) return true;
+  return false;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\n");
+  if (b == std::string_view::npos) return {};
+  return std::string(s.substr(b, s.find_last_not_of(" \t\n") - b + 1));
+}
+
+void write_file(const std::filesystem::path &path, const std::string &text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw Error("cannot write " + path.string());
+}
+
+} // namespace
+
+Activation resolve_activation(std::string_view text) {
+  const std::string t = trim(text);
+  if (const dsl::Entry *e = dsl::find_activation(t)) {
+    if (!e->expr.defined()) throw Error(e->name + " is not elementwise: no kernel to generate");
+    return {e->name, e->expr};
+  }
+  // NAME=EXPR: an identifier, then '=' that is not '=='. An expression cannot start that way
+  // (parameter defaults follow a comma).
+  const auto eq = t.find('=');
+  if (eq != std::string::npos && eq + 1 < t.size() && t[eq + 1] != '=' &&
+      is_identifier(trim(t.substr(0, eq)))) {
+    const std::string name = trim(t.substr(0, eq));
+    return {name, dsl::parse_with_library(t.substr(eq + 1))};
+  }
+  const ir::Expr e = dsl::parse_with_library(t);
+  return {"expr_" + runtime::sha256_hex(ir::print(e)).substr(0, 8), e};
+}
+
+std::vector<std::string> generate(const Options &options, const std::string &out_dir) {
+  if (options.activations.empty()) throw Error("name at least one activation to generate");
+  if (options.roles.empty() || options.dtypes.empty() || options.targets.empty())
+    throw Error("give at least one role, dtype and target");
+  if (!is_identifier(options.prefix))
+    throw Error("the prefix '" + options.prefix + "' is not a C identifier");
+  for (std::size_t i = 0; i < options.activations.size(); ++i) {
+    const Activation &a = options.activations[i];
+    if (!is_identifier(a.name) || is_reserved(a.name))
+      throw Error("'" + a.name +
+                  "' cannot name C functions: give the activation a name (NAME=EXPR)");
+    for (const auto &p : ir::collect_params(a.expr))
+      if (is_reserved(p.name))
+        throw Error(a.name + ": the parameter '" + p.name +
+                    "' is a C keyword and cannot be a field");
+    for (std::size_t j = 0; j < i; ++j)
+      if (options.activations[j].name == a.name)
+        throw Error("two activations are named '" + a.name + "'");
+  }
+  // Targets resolved, deduplicated, least capable first.
+  std::vector<targets::x86::TargetInfo> targets;
+  for (const auto &name : targets::x86::names())
+    for (const auto &t : options.targets)
+      if (targets::x86::resolve(t).name == name) {
+        targets.push_back(targets::x86::resolve(name));
+        break;
+      }
+
+  std::filesystem::create_directories(out_dir);
+  const std::filesystem::path dir(out_dir);
+  std::vector<std::string> written, objects;
+  std::vector<CKernel> kernels;
+  for (const Activation &a : options.activations)
+    for (codegen::Role role : options.roles)
+      for (codegen::DType dtype : options.dtypes) {
+        CKernel k{a, role, dtype, {}};
+        const codegen::KernelSpec spec{a.expr, role, dtype};
+        for (const auto &target : targets) {
+          const codegen::Schedule schedule =
+              codegen::default_schedule(target.vector_bits, dtype == codegen::DType::F64 ? 64 : 32);
+          const std::string object =
+              runtime::kernel_name(a.name, spec, target.name, schedule) + ".o";
+          k.targets.push_back(runtime::compile_kernel_object(a.name, spec, schedule, target,
+                                                             (dir / object).string()));
+          for (const auto &ports : {k.targets.back().inputs, k.targets.back().outputs})
+            for (const auto &port : ports)
+              if (port.extent != codegen::halide::Extent::Elements)
+                throw Error(k.targets.back().symbol +
+                            ": C kernels take arrays of n elements only (" + port.name +
+                            " is not one)");
+          objects.push_back((dir / object).string());
+          written.push_back(object);
+        }
+        kernels.push_back(std::move(k));
+      }
+  const std::string runtime_object = options.prefix + "_runtime.o";
+  std::vector<std::string> target_names;
+  for (const auto &t : targets)
+    target_names.push_back(t.name);
+  runtime::compile_runtime_object(runtime::runtime_target(target_names),
+                                  (dir / runtime_object).string());
+  objects.push_back((dir / runtime_object).string());
+  written.push_back(runtime_object);
+
+  const std::string archive = "lib" + options.prefix + "_kernels.a";
+  try {
+    Halide::create_static_library(objects, targets.front().halide, (dir / archive).string(), true);
+  } catch (const Halide::Error &e) {
+    throw Error("cannot write " + archive + ": " + e.what());
+  }
+  written.push_back(archive);
+  const std::string header = options.prefix + "_kernels.h", source = options.prefix + "_kernels.c";
+  write_file(dir / header, emit_header(options, kernels));
+  write_file(dir / source, emit_source(options, kernels));
+  written.push_back(header);
+  written.push_back(source);
+  return written;
+}
+
+} // namespace actforge::aot

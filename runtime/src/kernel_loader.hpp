@@ -1,0 +1,33 @@
+// Kernels as callable code in this process: found in the disk cache or compiled, linked into a
+// shared object and loaded, after the process's one Halide runtime.
+#pragma once
+
+#include "kernel_object.hpp"
+
+#include <string>
+
+namespace actforge::runtime {
+
+/// `symbol_argv`: the kernel's arguments as an array (buffers as halide_buffer_t*, scalars by
+/// address), inputs, then scalars, then outputs. Returns 0, or a Halide error code.
+using ArgvEntry = int (*)(void **args);
+
+struct LoadedKernel {
+  KernelInterface interface;
+  ArgvEntry entry = nullptr;
+  bool from_disk = false; // found in the disk cache (else compiled now)
+};
+
+/// The kernel `activation` / spec / schedule / target, ready to call. Loads the Halide runtime
+/// first (once per process). Throws actforge::Error.
+LoadedKernel load_kernel(const std::string &activation, const codegen::KernelSpec &spec,
+                         const codegen::Schedule &schedule, const targets::x86::TargetInfo &target);
+
+/// The message of the last Halide runtime error reported on this thread.
+std::string last_runtime_error();
+
+/// The full cache key of a kernel: everything its machine code depends on.
+std::string kernel_key(const std::string &activation, const codegen::KernelSpec &spec,
+                       const codegen::Schedule &schedule, const std::string &target);
+
+} // namespace actforge::runtime

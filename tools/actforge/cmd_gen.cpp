@@ -1,0 +1,83 @@
+// actforge gen: kernels ahead of time — objects, a Halide runtime, a C header and wrappers with
+// a registry (actforge::aot::generate).
+#include "cli.hpp"
+
+#include "actforge/runtime/aot.hpp"
+
+#include <cstdio>
+
+namespace actforge::cli {
+namespace {
+constexpr const char *kHelp = R"help(usage: actforge gen NAME|EXPR|NAME=EXPR... --out DIR [options]
+
+Generates kernels ahead of time for C and C++ hosts. Each activation is a library name (swish),
+an expression ("x*tanh(softplus(x))", named expr_ and 8 hex digits of its hash), or a named
+expression (mish="x*tanh(softplus(x))"). DIR receives:
+  PREFIX_kernels.h      the C ABI: int PREFIX_swish_fwd_f32(const float *x, float *y,
+                        int64_t n, const PREFIX_swish_params *p) and the backward forms,
+                        error codes, the registry (PREFIX_find_kernel)
+  PREFIX_kernels.c      the wrappers, the run-time CPU dispatch, the registry
+  libPREFIX_kernels.a   the kernel objects and one Halide runtime (also written separately)
+Link the archive and compile the .c. The same arguments give byte-identical files.
+
+  --out DIR            where to write (created if missing)
+  --target T[,T...]    host, x86-64-avx2, x86-64-avx512 (default host)
+  --role R[,R...]      forward, backward, backward_from_output (default forward,backward)
+  --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
+  --name PREFIX        the prefix of C names and files (default actforge)
+  --quiet              print nothing on success (else the files written)
+)help";
+
+std::vector<std::string> split(const std::string &list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(list.substr(start, comma - start));
+  out.push_back(list.substr(start));
+  for (const auto &s : out)
+    if (s.empty()) throw UsageError{"empty item in the list '" + list + "'"};
+  return out;
+}
+
+} // namespace
+
+int cmd_gen(const std::vector<std::string> &argv) {
+  const Args args(argv, {"--help", "--quiet"},
+                  {"--out", "--target", "--role", "--dtype", "--name"});
+  if (args.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  if (args.positional().empty()) throw UsageError{"name an activation or an expression"};
+  const auto out = args.option("--out");
+  if (!out) throw UsageError{"--out DIR is required"};
+  aot::Options options;
+  options.generator = "actforge gen";
+  for (const auto &text : args.positional()) {
+    try {
+      options.activations.push_back(aot::resolve_activation(text));
+    } catch (const ParseError &e) {
+      throw UsageError{"cannot read the expression " +
+                       describe_parse_error(text, e.line(), e.column(), e.message())};
+    }
+  }
+  if (auto t = args.option("--target")) options.targets = split(*t);
+  if (auto r = args.option("--role")) {
+    options.roles.clear();
+    for (const auto &s : split(*r))
+      options.roles.push_back(codegen::parse_role(s));
+  }
+  if (auto d = args.option("--dtype")) {
+    options.dtypes.clear();
+    for (const auto &s : split(*d))
+      options.dtypes.push_back(codegen::parse_dtype(s));
+  }
+  if (auto n = args.option("--name")) options.prefix = *n;
+  const auto files = aot::generate(options, *out);
+  if (!args.flag("--quiet"))
+    for (const auto &f : files)
+      std::printf("%s/%s\n", out->c_str(), f.c_str());
+  return kOk;
+}
+
+} // namespace actforge::cli
