@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <thread>
 
 namespace actforge {
@@ -218,25 +219,44 @@ TEST_P(KernelRun, OtherDtypesRunAndRound) {
 INSTANTIATE_TEST_SUITE_P(Library, KernelRun, testing::ValuesIn(runs()), run_name);
 
 // Accuracy against the bounds of ACTIVATIONS.md, on every 2^14-th float (f64 alike) and every
-// f16/bf16 value. The activations listed here do not meet the bounds yet in some dtype or role
-// (x·f(x) forms lose accuracy to subnormal intermediates and cancellation, softsign' and
-// tanhshrink cancel); `actforge check --all --target host` reports their figures. Every other
-// activation is held to the bounds.
-const std::vector<std::string> kAccuracyOpen{"gelu",  "gelu_tanh", "quick_gelu", "silu",
-                                             "swish", "mish",      "softsign",   "tanhshrink"};
+// f16/bf16 value. The (activation, dtype) pairs listed here do not meet the bounds yet;
+// `actforge check --all --target host` reports their figures. Every other pair is held to them.
+//  - f64 kernels of the x·f(x) family: f32 kernels of these compute in f64 (precision.cpp), but
+//    f64 has no wider type: argument rounding amplified by erfc/sigmoid tails and cancellation
+//    near roots of f' need double-double arithmetic.
+//  - tanhshrink: x - tanh(x) cancels near 0, in the long-double reference too; it needs a
+//    cancellation-free spelling in the library.
+struct OpenPair {
+  std::string_view activation, dtype; // dtype "*": every dtype
+};
+constexpr OpenPair kAccuracyOpen[] = {
+    {"gelu", "f64"},  {"gelu_tanh", "f64"}, {"quick_gelu", "f64"}, {"silu", "f64"},
+    {"swish", "f64"}, {"mish", "f64"},      {"tanhshrink", "*"},
+};
+
+bool accuracy_open(std::string_view activation, std::string_view dtype) {
+  for (const OpenPair &o : kAccuracyOpen)
+    if (o.activation == activation && (o.dtype == "*" || o.dtype == dtype)) return true;
+  return false;
+}
 
 class KernelAccuracy : public testing::TestWithParam<const dsl::Entry *> {};
 
 TEST_P(KernelAccuracy, WithinTheUlpBounds) {
   const dsl::Entry &e = *GetParam();
   if (ir::count_inputs(e.expr) > 1) GTEST_SKIP() << "two-input accuracy is not measured yet";
-  if (std::find(kAccuracyOpen.begin(), kAccuracyOpen.end(), e.name) != kAccuracyOpen.end())
+  if (accuracy_open(e.name, "*"))
     GTEST_SKIP() << e.name
                  << " does not meet the ULP bounds yet (see actforge check --target host)";
   runtime::KernelCheckOptions options;
   options.log2_stride = 14;
-  for (const auto &r : runtime::check_kernels(check::make_subject(e.name), options))
+  int measured = 0;
+  for (const auto &r : runtime::check_kernels(check::make_subject(e.name), options)) {
+    if (accuracy_open(e.name, r.dtype)) continue;
+    ++measured;
     EXPECT_EQ(r.status, check::Status::Pass) << r.role << " " << r.dtype << ": " << r.reason;
+  }
+  EXPECT_GT(measured, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, KernelAccuracy, testing::ValuesIn(elementwise()),
@@ -245,12 +265,12 @@ INSTANTIATE_TEST_SUITE_P(Library, KernelAccuracy, testing::ValuesIn(elementwise(
                          });
 
 TEST(Jit, CacheHitsDoNotCompile) {
-  const Kernel a = jit("softsign");
+  const Kernel a = jit("hardsigmoid");
   const std::size_t compiled = jit_compile_count();
-  const Kernel b = jit("softsign");
+  const Kernel b = jit("hardsigmoid");
   EXPECT_EQ(jit_compile_count(), compiled);
   EXPECT_EQ(a.name(), b.name());
-  const Kernel c = jit("x / (1 + abs(x))"); // the same expression, written out: same IR
+  const Kernel c = jit("min(max(x + 3, 0), 6) / 6"); // the same expression, written out
   EXPECT_EQ(jit_compile_count(), compiled);
   (void)c;
 }

@@ -41,7 +41,7 @@ private:
 
   // u^n by repeated squaring, 1/u^-n for negative n: exact for small n, no pow() call.
   Halide::Expr power(Halide::Expr u, int n) {
-    if (n < 0) return constant(1) / power(u, -n);
+    if (n < 0) return power(constant(1) / u, -n); // (1/u)^n: u^n may overflow where the result does not
     Halide::Expr result = constant(1), base = u;
     bool first = true;
     for (; n > 0; n >>= 1) {

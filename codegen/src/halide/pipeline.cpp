@@ -59,11 +59,16 @@ struct Guard {
   Halide::Expr constant(double v) const { return Halide::Internal::make_const(type, v); }
 
   // A result at a stand-in for infinity that is beyond `big` is read as the infinite limit.
+  // Likewise a result below `tiny` is read as a zero limit (1/x² at the stand-in is 2^-80, f64
+  // 2^-600); `tiny` stays far below any constant a user would give (a slope of 1e-12 is 2^-40).
   Halide::Expr limit(const Halide::Expr &v) const {
     const double big = type.bits() == 64 ? std::ldexp(1.0, 200) : std::ldexp(1.0, 30);
+    const double tiny = type.bits() == 64 ? std::ldexp(1.0, -400) : std::ldexp(1.0, -60);
     const Halide::Expr inf = constant(std::numeric_limits<double>::infinity());
-    return Halide::select(any_inf && Halide::abs(v) >= constant(big),
-                          Halide::select(v > constant(0), inf, -inf), v);
+    const Halide::Expr at_limit =
+        Halide::select(Halide::abs(v) >= constant(big), Halide::select(v > constant(0), inf, -inf),
+                       Halide::abs(v) <= constant(tiny), v * constant(0), v);
+    return Halide::select(any_inf, at_limit, v);
   }
 };
 

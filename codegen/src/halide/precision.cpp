@@ -1,11 +1,112 @@
 // compute_type(): the arithmetic a kernel is evaluated in.
+//
+// ACTIVATIONS.md: f32 kernels compute in f32, f16/bf16 storage in f32, f64 in f64 — with one
+// exception, decided here from the structure of the expression a kernel evaluates (never from an
+// activation's name):
+//
+//   A kernel with 32-bit or narrower storage computes in f64 when the expression it evaluates
+//   (f, or ∂f/∂x and ∂f/∂g for backward) adds or subtracts two terms that both depend on an input
+//   and of which at least one holds a transcendental primitive (exp, expm1, log, log1p, sigmoid,
+//   tanh, erf, erfc, softplus).
+//
+// Why: such a sum can cancel to an arbitrarily small value at a root of the function it computes
+// (gelu' = Φ(x) + x·φ(x) near x = -0.75, silu' = s + x·s·(1-s) near -1.28, x - tanh x near 0),
+// where the terms are O(1) and the result is not. Each term carries the relative error of its
+// primitive (an ulp or two of f32), so the sum's relative error grows as the terms' size over the
+// result's: thousands of ulp one f32 step from the root, unbounded at it. No arrangement in f32
+// holds 8 ulp there; f64 terms carry 29 more bits, which covers every f32 input (the nearest f32
+// to a simple root leaves the result above 2^-30 of the terms). Sums of polynomial terms
+// (gelu_tanh's x + 0.044715·x³) and a constant minus a primitive (sigmoid's 1 - s, which the
+// primitives form without cancellation) do not qualify. The rule is conservative: a sum whose terms
+// never cancel also qualifies, and costs half the vector width.
+//
+//   Likewise when it multiplies an input-dependent factor free of primitives (x, 0.5·x) by one
+//   that holds a transcendental primitive (x·sigmoid(x), 0.5·x·erfc(-x/√2), x·tanh(softplus(x))).
+//
+// Why: the primitive's argument is rounded before the primitive sees it (1.702·x, x/√2,
+// √(2/π)·(x + 0.044715·x³)) and its relative error is amplified by |u·f'(u)/f(u)| (≈ 2u² for
+// erfc: 188 ulp for gelu at x ≈ -13), and the primitive's own value can be subnormal where the
+// product is normal (x·sigmoid(x) near x = -95: 52 ulp). In f64 both are far below an f32 ulp.
+// A product of primitives alone (sigmoid' = s(x)·s(-x)) keeps f32: its error adds, nothing
+// amplifies it.
 #include "actforge/codegen/halide/pipeline.hpp"
 
-namespace actforge::codegen::halide {
+#include "actforge/ir/differentiate.hpp"
+#include "actforge/ir/interpret.hpp"
 
-// ACTIVATIONS.md: f32 kernels compute in f32, f16/bf16 storage in f32, f64 in f64.
+#include <unordered_map>
+
+namespace actforge::codegen::halide {
+namespace {
+
+bool is_transcendental(ir::Kind k) {
+  switch (k) {
+  case ir::Kind::Exp:
+  case ir::Kind::Expm1:
+  case ir::Kind::Log:
+  case ir::Kind::Log1p:
+  case ir::Kind::Sigmoid:
+  case ir::Kind::Tanh:
+  case ir::Kind::Erf:
+  case ir::Kind::Erfc:
+  case ir::Kind::Softplus: return true;
+  default: return false;
+  }
+}
+
+/// Per node of the DAG: whether it depends on an input, holds a transcendental primitive, and
+/// holds a sum that may cancel (see above). Memoised, so linear in the DAG's size.
+class Cancellation {
+public:
+  struct Facts {
+    bool varies = false;
+    bool transcendental = false;
+    bool cancels = false;
+  };
+
+  Facts operator()(ir::Expr e) {
+    if (auto it = memo_.find(e); it != memo_.end()) return it->second;
+    Facts f;
+    f.varies = e.kind() == ir::Kind::Input;
+    f.transcendental = is_transcendental(e.kind());
+    for (int i = 0; i < e.num_children(); ++i) {
+      const Facts c = (*this)(e.child(i));
+      f.varies |= c.varies;
+      f.transcendental |= c.transcendental;
+      f.cancels |= c.cancels;
+    }
+    if (e.kind() == ir::Kind::Add || e.kind() == ir::Kind::Sub) {
+      const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
+      f.cancels |= a.varies && b.varies && (a.transcendental || b.transcendental);
+    }
+    if (e.kind() == ir::Kind::Mul || e.kind() == ir::Kind::Div) {
+      const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
+      f.cancels |= (a.varies && !a.transcendental && b.transcendental) ||
+                   (b.varies && !b.transcendental && a.transcendental);
+    }
+    memo_.emplace(e, f);
+    return f;
+  }
+
+private:
+  std::unordered_map<ir::Expr, Facts, ir::ExprHash> memo_;
+};
+
+bool may_cancel(const KernelSpec &spec) {
+  Cancellation facts;
+  if (spec.role == Role::Forward) return facts(spec.expr).cancels;
+  const int inputs = std::max(1, ir::count_inputs(spec.expr));
+  for (int k = 0; k < inputs; ++k)
+    if (facts(ir::differentiate(spec.expr, ir::input(k))).cancels) return true;
+  return false;
+}
+
+} // namespace
+
 Halide::Type compute_type(const KernelSpec &spec) {
-  return spec.dtype == DType::F64 ? Halide::Float(64) : Halide::Float(32);
+  if (spec.dtype == DType::F64 || (spec.expr.defined() && may_cancel(spec)))
+    return Halide::Float(64);
+  return Halide::Float(32);
 }
 
 } // namespace actforge::codegen::halide

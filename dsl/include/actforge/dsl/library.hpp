@@ -83,7 +83,11 @@ inline constexpr auto sigmoid_ = sigmoid(x);
 inline constexpr auto tanh_ = tanh(x);
 inline constexpr auto softplus_ = select(param<"beta">(1) * x > param<"threshold">(20), x,
                                          softplus(param<"beta">(1) * x) / param<"beta">(1));
-inline constexpr auto softsign = x / (1 + abs(x));
+// Beyond |x| = 1 as ±(1 - 1/(1+|x|)): the same value, but the quotient rule applied to x/(1+|x|)
+// gives 1/(1+|x|) - |x|/(1+|x|)², which cancels as |x| grows; these branches differentiate to
+// 1/(1+|x|)² directly. Inside, x/(1+|x|) keeps small x exact and its derivative cancels < 2x.
+inline constexpr auto softsign =
+    select(x > 1, 1 - 1 / (1 + x), select(x < -1, 1 / (1 - x) - 1, x / (1 + abs(x))));
 inline constexpr auto logsigmoid = -softplus(-x);
 inline constexpr auto tanhshrink = x - tanh(x);
 // The shrinks and threshold test so that a NaN x (every comparison false) lands in a branch that
@@ -144,7 +148,8 @@ inline constexpr auto library = [] {
       define<"tanh">(tanh_, tr("tanh(x)", "tanh")),
       define<"softplus">(softplus_, tr("x*beta>threshold ? x : log1p(exp(beta*x))/beta", "softplus",
                                        {{{20, detail::kNoPin}}}, 1)),
-      define<"softsign">(softsign, tr("x/(1+|x|)", "softsign", {{{0, 1}}}, 1)),
+      define<"softsign">(softsign,
+                         tr("x/(1+|x|)", "softsign", {{{0, 1}, {-1, 0.25L}, {1, 0.25L}}}, 3)),
       define<"logsigmoid">(logsigmoid, tr("-softplus(-x)", "logsigmoid")),
       define<"tanhshrink">(tanhshrink, tr("x-tanh(x)", "tanhshrink")),
       define<"softshrink">(softshrink, pl("x>lambda ? x-lambda : x<-lambda ? x+lambda : 0",
