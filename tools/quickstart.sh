@@ -2,7 +2,8 @@
 # Actforge quickstart for Debian 12 (bookworm): install what is missing, build, run.
 #
 #   bash tools/quickstart.sh main    build, then run the CLI: check every activation against its
-#                                    reference, and show swish's derivative
+#                                    reference, compile the common activations' f32 kernels for
+#                                    this CPU and measure them, and show swish's derivative
 #   bash tools/quickstart.sh test    build, then run the whole test suite (ctest; its exit code
 #                                    is this script's exit code)
 #   bash tools/quickstart.sh --install-only [PKG...]
@@ -84,10 +85,15 @@ run_step() {
   fi
 }
 
+# The activations whose compiled kernels the main job measures (forward and backward, f32, every
+# 2^10-th float plus the special values): the benchmark's list.
+MAIN_KERNELS=(relu leaky_relu sigmoid tanh gelu gelu_tanh swish elu hardswish mish)
+
 mode_main() {
   install_missing "${BUILD_PACKAGES[@]}"
   configure_and_build
   run_step "$BUILD_DIR/bin/actforge" check --all --reference
+  run_step "$BUILD_DIR/bin/actforge" check "${MAIN_KERNELS[@]}" --target host --dtype f32
   run_step "$BUILD_DIR/bin/actforge" show swish --derivative
 }
 
