@@ -81,25 +81,6 @@ const Primitive kPrimitives[] = {
      kExpNegSquareUlpF64},
 };
 
-// Halide aborts on errors by default; a test must fail instead.
-class ThrowingReporter : public Halide::CompileTimeErrorReporter {
-public:
-  void warning(const char *msg) override { std::fprintf(stderr, "Halide warning: %s\n", msg); }
-  void error(const char *msg) override { throw std::runtime_error(msg); }
-};
-
-class HalideErrorsThrow : public ::testing::Environment {
-public:
-  void SetUp() override { Halide::set_custom_compile_time_error_reporter(&reporter_); }
-  void TearDown() override { Halide::set_custom_compile_time_error_reporter(nullptr); }
-
-private:
-  ThrowingReporter reporter_;
-};
-
-[[maybe_unused]] const auto *const kHalideErrorsThrow =
-    ::testing::AddGlobalTestEnvironment(new HalideErrorsThrow);
-
 std::string &jit_errors() {
   static std::string errors;
   return errors;

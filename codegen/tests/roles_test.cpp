@@ -31,22 +31,6 @@ using codegen::Layout;
 using codegen::Role;
 namespace hp = actforge::codegen::halide;
 
-class ThrowingReporter : public Halide::CompileTimeErrorReporter {
-public:
-  void warning(const char *msg) override { std::fprintf(stderr, "Halide warning: %s\n", msg); }
-  void error(const char *msg) override { throw std::runtime_error(msg); }
-};
-class HalideErrorsThrow : public ::testing::Environment {
-public:
-  void SetUp() override { Halide::set_custom_compile_time_error_reporter(&reporter_); }
-  void TearDown() override { Halide::set_custom_compile_time_error_reporter(nullptr); }
-
-private:
-  ThrowingReporter reporter_;
-};
-[[maybe_unused]] const auto *const kHalideErrorsThrow =
-    ::testing::AddGlobalTestEnvironment(new HalideErrorsThrow);
-
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 

@@ -55,13 +55,13 @@ bool is_transcendental(ir::Kind k) {
 }
 
 /// Per node of the DAG: whether it depends on an input, holds a transcendental primitive, and
-/// holds a sum that may cancel (see above). Memoised, so linear in the DAG's size.
-class Cancellation {
+/// holds a form that f32 cannot evaluate to the bounds (see above). Memoised: linear in the DAG.
+class PrecisionFacts {
 public:
   struct Facts {
     bool varies = false;
     bool transcendental = false;
-    bool cancels = false;
+    bool needs_f64 = false; // a sum that may cancel, or a primitive times x (see above)
   };
 
   Facts operator()(ir::Expr e) {
@@ -73,16 +73,16 @@ public:
       const Facts c = (*this)(e.child(i));
       f.varies |= c.varies;
       f.transcendental |= c.transcendental;
-      f.cancels |= c.cancels;
+      f.needs_f64 |= c.needs_f64;
     }
     if (e.kind() == ir::Kind::Add || e.kind() == ir::Kind::Sub) {
       const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
-      f.cancels |= a.varies && b.varies && (a.transcendental || b.transcendental);
+      f.needs_f64 |= a.varies && b.varies && (a.transcendental || b.transcendental);
     }
     if (e.kind() == ir::Kind::Mul || e.kind() == ir::Kind::Div) {
       const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
-      f.cancels |= (a.varies && !a.transcendental && b.transcendental) ||
-                   (b.varies && !b.transcendental && a.transcendental);
+      f.needs_f64 |= (a.varies && !a.transcendental && b.transcendental) ||
+                     (b.varies && !b.transcendental && a.transcendental);
     }
     memo_.emplace(e, f);
     return f;
@@ -92,19 +92,19 @@ private:
   std::unordered_map<ir::Expr, Facts, ir::ExprHash> memo_;
 };
 
-bool may_cancel(const KernelSpec &spec) {
-  Cancellation facts;
-  if (spec.role == Role::Forward) return facts(spec.expr).cancels;
+bool needs_f64(const KernelSpec &spec) {
+  PrecisionFacts facts;
+  if (spec.role == Role::Forward) return facts(spec.expr).needs_f64;
   const int inputs = std::max(1, ir::count_inputs(spec.expr));
   for (int k = 0; k < inputs; ++k)
-    if (facts(ir::differentiate(spec.expr, ir::input(k))).cancels) return true;
+    if (facts(ir::differentiate(spec.expr, ir::input(k))).needs_f64) return true;
   return false;
 }
 
 } // namespace
 
 Halide::Type compute_type(const KernelSpec &spec) {
-  if (spec.dtype == DType::F64 || (spec.expr.defined() && may_cancel(spec)))
+  if (spec.dtype == DType::F64 || (spec.expr.defined() && needs_f64(spec)))
     return Halide::Float(64);
   return Halide::Float(32);
 }
