@@ -66,6 +66,7 @@ constexpr std::uint64_t kSoftplusUlpF32 = 2, kSoftplusUlpF64 = 2;
 constexpr std::uint64_t kErfUlpF32 = 1, kErfUlpF64 = 1;
 constexpr std::uint64_t kErfcUlpF32 = 2, kErfcUlpF64 = 2;
 constexpr std::uint64_t kExpNegSquareUlpF32 = 1, kExpNegSquareUlpF64 = 1;
+constexpr std::uint64_t kXMinusTanhUlpF32 = 3, kXMinusTanhUlpF64 = 3;
 
 const Primitive kPrimitives[] = {
     {"exp", hp::exp, scalar::exp<long double>, kExpUlpF32, kExpUlpF64},
@@ -79,6 +80,8 @@ const Primitive kPrimitives[] = {
     {"erfc", hp::erfc, scalar::erfc<long double>, kErfcUlpF32, kErfcUlpF64},
     {"exp_neg_square", hp::exp_neg_square, exp_neg_square_reference, kExpNegSquareUlpF32,
      kExpNegSquareUlpF64},
+    {"x_minus_tanh", hp::x_minus_tanh, scalar::x_minus_tanh<long double>, kXMinusTanhUlpF32,
+     kXMinusTanhUlpF64},
 };
 
 std::string &jit_errors() {

@@ -23,6 +23,27 @@ Halide::Expr erfc_scaled(const Halide::Expr &v, long double c) {
   return halide::erfc(v * Halide::Internal::make_const(v.type(), static_cast<double>(c)));
 }
 
+bool is_transcendental(ir::Kind k) {
+  switch (k) {
+  case ir::Kind::Exp:
+  case ir::Kind::Expm1:
+  case ir::Kind::Sigmoid:
+  case ir::Kind::Tanh:
+  case ir::Kind::Erf:
+  case ir::Kind::Erfc:
+  case ir::Kind::Softplus: return true;
+  default: return false;
+  }
+}
+
+/// Per node: whether it holds a primitive that saturates (to 0 or 1 far out), and whether it is
+/// a polynomial in the inputs of degree 2 or more, which overflows for large finite inputs.
+struct Growth {
+  bool varies = false;
+  bool saturates = false;
+  bool overflows = false;
+};
+
 class Lower {
 public:
   explicit Lower(const LowerEnv &env) : env_(env) {}
@@ -41,7 +62,8 @@ private:
 
   // u^n by repeated squaring, 1/u^-n for negative n: exact for small n, no pow() call.
   Halide::Expr power(Halide::Expr u, int n) {
-    if (n < 0) return power(constant(1) / u, -n); // (1/u)^n: u^n may overflow where the result does not
+    if (n < 0)
+      return power(constant(1) / u, -n); // (1/u)^n: u^n may overflow where the result does not
     Halide::Expr result = constant(1), base = u;
     bool first = true;
     for (; n > 0; n >>= 1) {
@@ -52,6 +74,36 @@ private:
       if (n > 1) base = base * base;
     }
     return result;
+  }
+
+  Growth growth(ir::Expr e) {
+    if (auto it = growth_.find(e); it != growth_.end()) return it->second;
+    Growth g;
+    g.varies = e.kind() == ir::Kind::Input;
+    g.saturates = is_transcendental(e.kind());
+    for (int i = 0; i < e.num_children(); ++i) {
+      const Growth c = growth(e.child(i));
+      g.varies |= c.varies;
+      g.saturates |= c.saturates;
+      g.overflows |= c.overflows;
+    }
+    if (e.kind() == ir::Kind::Pow) g.overflows |= e.exponent() >= 2 && g.varies;
+    if (e.kind() == ir::Kind::Mul)
+      g.overflows |= growth(e.child(0)).varies && growth(e.child(1)).varies;
+    growth_.emplace(e, g);
+    return g;
+  }
+
+  // a·b where a has saturated to exactly 0 and b, free of primitives, has overflowed: the chain
+  // rule's sigmoid'(u)·u' for a polynomial u (gelu_tanh' at |x| ~ 1e103 in f64, where u' = inf).
+  // The product of the limits is 0; IEEE gives NaN. Only such products pay the extra select.
+  Halide::Expr product(ir::Expr a, ir::Expr b) {
+    const Growth ga = growth(a), gb = growth(b);
+    if (ga.saturates && !gb.saturates && gb.overflows)
+      return halide::mul_zero_wins((*this)(a), (*this)(b));
+    if (gb.saturates && !ga.saturates && ga.overflows)
+      return halide::mul_zero_wins((*this)(b), (*this)(a));
+    return (*this)(a) * (*this)(b);
   }
 
   // u as c·v for a constant c (signs folded into c), when it has that shape.
@@ -102,8 +154,11 @@ private:
       return it->second;
     }
     case Kind::Add: return a() + b();
-    case Kind::Sub: return a() - b();
-    case Kind::Mul: return a() * b();
+    case Kind::Sub:
+      if (e.child(1).kind() == Kind::Tanh && e.child(1).child(0) == e.child(0))
+        return halide::x_minus_tanh(a()); // u - tanh(u), as the IR's interpreter evaluates it
+      return a() - b();
+    case Kind::Mul: return product(e.child(0), e.child(1));
     case Kind::Div: return a() / b();
     case Kind::Neg: return -a();
     case Kind::Exp:
@@ -138,6 +193,7 @@ private:
 
   const LowerEnv &env_;
   std::unordered_map<ir::Expr, Halide::Expr, ir::ExprHash> memo_;
+  std::unordered_map<ir::Expr, Growth, ir::ExprHash> growth_;
 };
 
 } // namespace

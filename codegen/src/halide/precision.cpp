@@ -16,8 +16,9 @@
 // result's: thousands of ulp one f32 step from the root, unbounded at it. No arrangement in f32
 // holds 8 ulp there; f64 terms carry 29 more bits, which covers every f32 input (the nearest f32
 // to a simple root leaves the result above 2^-30 of the terms). Sums of polynomial terms
-// (gelu_tanh's x + 0.044715·x³) and a constant minus a primitive (sigmoid's 1 - s, which the
-// primitives form without cancellation) do not qualify. The rule is conservative: a sum whose terms
+// (gelu_tanh's x + 0.044715·x³), a constant minus a primitive (sigmoid's 1 - s, which the
+// primitives form without cancellation) and u - tanh(u) (lowered as one primitive, x_minus_tanh)
+// do not qualify. The rule is conservative: a sum whose terms
 // never cancel also qualifies, and costs half the vector width.
 //
 //   Likewise when it multiplies an input-dependent factor free of primitives (x, 0.5·x) by one
@@ -75,7 +76,9 @@ public:
       f.transcendental |= c.transcendental;
       f.needs_f64 |= c.needs_f64;
     }
-    if (e.kind() == ir::Kind::Add || e.kind() == ir::Kind::Sub) {
+    const bool x_minus_tanh = e.kind() == ir::Kind::Sub && e.child(1).kind() == ir::Kind::Tanh &&
+                              e.child(1).child(0) == e.child(0);
+    if ((e.kind() == ir::Kind::Add || e.kind() == ir::Kind::Sub) && !x_minus_tanh) {
       const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
       f.needs_f64 |= a.varies && b.varies && (a.transcendental || b.transcendental);
     }

@@ -100,6 +100,24 @@ constexpr double kTanhF64[] = {
     -0x1.226e32f9a18cep-7,  0x1.d6d33b2d30c32p-9,  -0x1.7d97ef74ad50cp-10, 0x1.34c6e0febbe04p-11,
     -0x1.ec1f13bfaca77p-13, 0x1.652d2a1cc3023p-14, -0x1.5a2cc15c26950p-16};
 
+// u - tanh(u) = a³ Q(z), a = |u|, z = a² <= 1, Q(z) = (a - tanh a)/a³ = 1/3 - 2z/15 + ...
+// Chebyshev interpolation of Q on [0, 1] (mpmath.chebyfit, 60 digits), then the coefficients
+// rounded one at a time, lowest first, each time refitting the higher ones (relative least squares
+// on 400 Chebyshev nodes) to absorb the rounding; c0's remainder is kept apart. Rel. error of Q
+// with the rounded coefficients: f32 5.6e-9, f64 1.4e-18. (The series of tanh above serves only
+// to a = 0.549, and a - tanh a beyond loses up to a factor 10 to cancellation until a = 1.)
+constexpr double kXMinusTanhC0LoF32 = -0x1.9204340000000p-27;
+constexpr double kXMinusTanhC0LoF64 = 0x1.4de6f73409c3fp-56;
+constexpr double kXMinusTanhF32[] = {
+    0x1.5555560000000p-2, -0x1.1110f20000000p-3, 0x1.ba11460000000p-5,  -0x1.65a4f20000000p-6,
+    0x1.1cf1c20000000p-7, -0x1.a3eac40000000p-9, 0x1.e2f9bc0000000p-11, -0x1.2a0f9e0000000p-13};
+constexpr double kXMinusTanhF64[] = {
+    0x1.5555555555555p-2,  -0x1.1111111111108p-3,  0x1.ba1ba1ba1ac88p-5,  -0x1.664f488280c28p-6,
+    0x1.226e35545e450p-7,  -0x1.d6d3cef6cc5b9p-9,  0x1.7da345574fe52p-10, -0x1.3556c632ad890p-11,
+    0x1.f5670a0bb6056p-13, -0x1.95f5a95e315fbp-14, 0x1.470b8f8e760a2p-15, -0x1.028835903be99p-16,
+    0x1.834b4ab7772efp-18, -0x1.015817079ae80p-19, 0x1.11f70f34b4074p-21, -0x1.8fdd3e9df72f1p-24,
+    0x1.23107565e016ap-27};
+
 // Where the erf/erfc formulas switch: erf's series serves up to fdlibm's 0.84375; erfc's middle
 // form (1 - x - x y) stops at 0.6875, before erfc drops into the binade below 0.25 where the
 // rounding of y would cost up to 3 ulp; the near piece of the tail takes over there.
@@ -126,9 +144,9 @@ struct Format {
   double erfc_max;
   // The bit pattern of sqrt(1/2), where log's reduction wraps to the next binade.
   std::uint64_t sqrt_half_bits;
-  std::span<const double> expm1, log, tanh, erf, erfc_near, erfc_far;
+  std::span<const double> expm1, log, tanh, erf, erfc_near, erfc_far, x_minus_tanh;
   double erfc_far_mid;
-  double erf_c0_lo, erfc_near_c0_lo, erfc_far_c0_lo;
+  double erf_c0_lo, erfc_near_c0_lo, erfc_far_c0_lo, x_minus_tanh_c0_lo;
 };
 
 const Format kF32{.mantissa_bits = 23,
@@ -148,10 +166,12 @@ const Format kF32{.mantissa_bits = 23,
                   .erf = kErfF32,
                   .erfc_near = kErfcNearF32,
                   .erfc_far = kErfcFarF32,
+                  .x_minus_tanh = kXMinusTanhF32,
                   .erfc_far_mid = kErfcFarMidF32,
                   .erf_c0_lo = kErfC0LoF32,
                   .erfc_near_c0_lo = kErfcNearC0LoF32,
-                  .erfc_far_c0_lo = kErfcFarC0LoF32};
+                  .erfc_far_c0_lo = kErfcFarC0LoF32,
+                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF32};
 const Format kF64{.mantissa_bits = 52,
                   .exponent_bias = 1023,
                   .ln2_hi = 0x1.62e42fee00000p-1,
@@ -168,10 +188,12 @@ const Format kF64{.mantissa_bits = 52,
                   .erf = kErfF64,
                   .erfc_near = kErfcNearF64,
                   .erfc_far = kErfcFarF64,
+                  .x_minus_tanh = kXMinusTanhF64,
                   .erfc_far_mid = kErfcFarMidF64,
                   .erf_c0_lo = kErfC0LoF64,
                   .erfc_near_c0_lo = kErfcNearC0LoF64,
-                  .erfc_far_c0_lo = kErfcFarC0LoF64};
+                  .erfc_far_c0_lo = kErfcFarC0LoF64,
+                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF64};
 
 std::string describe(const Type &t) {
   std::ostringstream out;
@@ -382,6 +404,17 @@ Expr sigmoid_impl(const Expr &u, const Format &f) {
   return divide_compensated(Halide::select(u >= 0, constant(t, 1.0), e), d, inv_d);
 }
 
+/// 2/(e^2a + 1) = 1 - tanh(a) for a > 0.55, within 1.5 ulp; 0 at a = inf. t + 2 is carried
+/// exactly (t = e^2a - 1 >= 2 from a > 0.55, and inf stays inf with a zero correction masked
+/// below); 1/(t + 2) ≈ q/2.
+Expr one_minus_tanh(const Expr &a, const Format &f) {
+  const Type t = a.type();
+  const Expr tm = expm1_impl(2 * a, f);
+  const Sum d = fast_two_sum(tm, constant(t, 2.0));
+  const Expr q = 2 / d.value;
+  return Halide::select(tm == infinity(t), q, q - q * (d.error * (q * constant(t, 0.5))));
+}
+
 Expr tanh_impl(const Expr &u, const Format &f) {
   const Type t = u.type();
   const Expr a = Halide::abs(u);
@@ -389,13 +422,7 @@ Expr tanh_impl(const Expr &u, const Format &f) {
   // Near 0 the odd series: its correction is below a tenth of a, so only the last add rounds.
   const Expr near = a + a * (z * horner(z, f.tanh));
   // Beyond, 1 - 2/(e^2a + 1): the subtracted term is below the result, and e^2a -> inf gives 1.
-  // t + 2 is carried exactly (t >= 2 from a > 0.55, and inf stays inf with a zero correction
-  // masked below); 1/(t + 2) ≈ q/2.
-  const Expr tm = expm1_impl(2 * a, f);
-  const Sum d = fast_two_sum(tm, constant(t, 2.0));
-  const Expr q = 2 / d.value;
-  const Expr far =
-      1 - Halide::select(tm == infinity(t), q, q - q * (d.error * (q * constant(t, 0.5))));
+  const Expr far = 1 - one_minus_tanh(a, f);
   const Expr y = Halide::select(a <= constant(t, kTanhFar), near, far);
   return Halide::select(Halide::is_nan(u), u, copysign(y, u));
 }
@@ -420,6 +447,29 @@ Square exact_square(const Expr &a, const Format &f) {
   const Expr hi = a * a;
   const Expr lo = ((ah * ah - hi) + 2 * ah * al) + al * al;
   return {hi, lo};
+}
+
+/// u - tanh(u), odd (x_minus_tanh(-0) = -0), ±inf at ±inf. With a = |u|, z = a²:
+///  - a <= 1: a (z Q(z)), Q = c0_hi + (c0_lo + z R(z)) in [0.238, 1/3]. The terms of z R are
+///    below 0.1 and alternate, so their roundings stay below half an ulp of Q, and c0's remainder
+///    takes the rounding of the constant term out: Q within about 1 ulp. z, z Q and the product
+///    with a round once each, and each rounding costs up to 2/m ulp of the result for a factor
+///    of mantissa m (Q near 1/3 has m = 1.33): at most 3 ulp, as measured (carrying z exactly as
+///    hi + lo did not lower it). Forming z Q first keeps it normal where a³/3 is subnormal, so
+///    the product rounds only once there; where z itself is subnormal, a³/3 underflows to 0.
+///  - a > 1: (a - 1) + 2/(e^2a + 1). a - 1 is exact (Sterbenz to a = 2, then a multiple of a's
+///    ulp), and the added term, within 1.5 ulp, is below the result: at most 2 ulp. (a - tanh a
+///    on [0.55, 1] would amplify tanh's rounding up to 10 times, hence the polynomial to 1.)
+Expr x_minus_tanh_impl(const Expr &u, const Format &f) {
+  const Type t = u.type();
+  const Expr a = Halide::abs(u);
+  const Expr z = a * a;
+  const Expr q = constant(t, f.x_minus_tanh.front()) +
+                 (constant(t, f.x_minus_tanh_c0_lo) + z * horner(z, f.x_minus_tanh.subspan(1)));
+  const Expr near = a * (z * q);
+  const Expr far = (a - 1) + one_minus_tanh(a, f);
+  const Expr y = Halide::select(a <= constant(t, 1.0), near, far);
+  return Halide::select(Halide::is_nan(u), u, copysign(y, u));
 }
 
 /// e^(-a²) = 2^k e^r for 0 <= a <= erfc_max. -hi - k ln2_hi is exact (k = 0, or Sterbenz once
@@ -552,6 +602,7 @@ Expr log(const Expr &u) { return build(u, "log", log_impl); }
 Expr log1p(const Expr &u) { return build(u, "log1p", log1p_impl); }
 Expr sigmoid(const Expr &u) { return build(u, "sigmoid", sigmoid_impl); }
 Expr tanh(const Expr &u) { return build(u, "tanh", tanh_impl); }
+Expr x_minus_tanh(const Expr &u) { return build(u, "x_minus_tanh", x_minus_tanh_impl); }
 Expr softplus(const Expr &u) { return build(u, "softplus", softplus_impl); }
 Expr erf(const Expr &u) { return build(u, "erf", erf_impl); }
 Expr erfc(const Expr &u) { return build(u, "erfc", erfc_impl); }
@@ -565,6 +616,17 @@ Expr max_nan(const Expr &a, const Expr &b) {
   return bind_strict(a, [&](const Expr &x) {
     return bind_strict(
         b, [&](const Expr &y) { return Halide::select(x > y || Halide::is_nan(x), x, y); });
+  });
+}
+
+Expr mul_zero_wins(const Expr &a, const Expr &b) {
+  format_of(a, "mul_zero_wins");
+  format_of(b, "mul_zero_wins");
+  check_same_type(a, b, "mul_zero_wins");
+  return bind_strict(a, [&](const Expr &x) {
+    return bind_strict(b, [&](const Expr &y) {
+      return Halide::select(x == 0 && Halide::is_inf(y), constant(x.type(), 0.0), x * y);
+    });
   });
 }
 

@@ -36,7 +36,9 @@ private:
     const Expr v = e.num_children() > 1 ? e.child(1) : Expr();
     switch (e.kind()) {
     case Kind::Add: return add(d(u), d(v));
-    case Kind::Sub: return sub(d(u), d(v));
+    case Kind::Sub:
+      if (v.kind() == Kind::Tanh && v.child(0) == u) return mul(fold::pow(v, 2), d(u)); // tanh²u·du
+      return sub(d(u), d(v));
     case Kind::Mul: return add(mul(d(u), v), mul(u, d(v)));
     case Kind::Div: return div(sub(d(u), mul(div(u, v), d(v))), v); // (du - (u/v)·dv) / v
     case Kind::Neg: return neg(d(u));

@@ -60,7 +60,10 @@ Expr sub(Expr a, Expr b) {
   if (is(b, 0)) return a;      // u - 0 = u
   if (is(a, 0)) return neg(b); // 0 - u = -u
   if (both_const(a, b)) return constant(a.value() - b.value());
-  if (b.kind() == Kind::Neg) return add(a, b.child(0)); // a - (-b) = a + b
+  if (b.kind() == Kind::Neg) return add(a, b.child(0));            // a - (-b) = a + b
+  if (b.kind() == Kind::Sub && b.child(0) == a) return b.child(1); // c - (c - y) = y
+  if (a.kind() == Kind::Add && a.child(0) == b) return a.child(1); // (c + y) - c = y
+  if (a.kind() == Kind::Add && a.child(1) == b) return a.child(0); // (y + c) - c = y
   return make(Kind::Sub, a, b);
 }
 

@@ -40,7 +40,7 @@ int count_inputs(Expr e) {
 Program::Program(Expr e) : params_(collect_params(e)), num_inputs_(count_inputs(e)) {
   std::unordered_map<const Node *, std::int32_t> slot;
   for_each_node(e, [&](Expr n) {
-    Op op{n.kind(), -1, -1, -1, 0, 0};
+    Op op{n.kind(), -1, -1, -1, 0, 0, false};
     auto child = [&](int i) { return slot.at(n.child(i).get()); };
     if (n.num_children() > 0) op.a = child(0);
     if (n.num_children() > 1) op.b = child(1);
@@ -49,6 +49,9 @@ Program::Program(Expr e) : params_(collect_params(e)), num_inputs_(count_inputs(
     case Kind::Const: op.value = n.value(); break;
     case Kind::Input: op.index = n.input_index(); break;
     case Kind::Pow: op.index = n.exponent(); break;
+    case Kind::Sub:
+      op.x_minus_tanh = n.child(1).kind() == Kind::Tanh && n.child(1).child(0) == n.child(0);
+      break;
     case Kind::Param:
       op.index = static_cast<std::int32_t>(
           std::find_if(params_.begin(), params_.end(),
@@ -101,7 +104,7 @@ T Program::eval(std::span<const T> inputs, std::span<const T> param_values,
     case Kind::Input: r = inputs[static_cast<std::size_t>(op.index)]; break;
     case Kind::Param: r = param_values[static_cast<std::size_t>(op.index)]; break;
     case Kind::Add: r = A() + B(); break;
-    case Kind::Sub: r = A() - B(); break;
+    case Kind::Sub: r = op.x_minus_tanh ? sc::x_minus_tanh(A()) : A() - B(); break;
     case Kind::Mul: r = A() * B(); break;
     case Kind::Div: r = A() / B(); break;
     case Kind::Neg: r = -A(); break;

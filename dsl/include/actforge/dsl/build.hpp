@@ -18,6 +18,8 @@ template <class T> struct int_value;
 template <long long N> struct int_value<int_t<N>> : std::integral_constant<long long, N> {};
 template <class T> struct is_neg : std::false_type {};
 template <class C> struct is_neg<node_t<Kind::Neg, C>> : std::true_type {};
+template <Kind K, class T> struct is_kind : std::false_type {};
+template <Kind K, class A, class B> struct is_kind<K, node_t<K, A, B>> : std::true_type {};
 template <class A, long long N>
 constexpr bool is_int = std::is_same_v<std::remove_cvref_t<A>, int_t<N>>;
 template <class A> constexpr bool is_lit = std::is_same_v<std::remove_cvref_t<A>, lit_t>;
@@ -30,8 +32,7 @@ template <class T> struct has_lit : std::false_type {};
 template <> struct has_lit<lit_t> : std::true_type {};
 template <Kind K, class... C> struct has_lit<node_t<K, C...>> : std::disjunction<has_lit<C>...> {};
 template <long long N, class C> struct has_lit<pow_t<N, C>> : has_lit<C> {};
-template <class A, class B>
-constexpr bool same_expr = (std::is_same_v<A, B> && !has_lit<A>::value);
+template <class A, class B> constexpr bool same_expr = (std::is_same_v<A, B> && !has_lit<A>::value);
 } // namespace detail
 
 template <class A> constexpr auto neg(const A &a) {
@@ -78,7 +79,19 @@ template <class A, class B> constexpr auto sub(const A &a, const B &b) {
     return lit_t{constant_value(a) - constant_value(b)};
   else if constexpr (is_neg<B>::value)
     return dsl::detail::raw<Kind::Add>(a, arg<0>(b));
-  else
+  else if constexpr (is_kind<Kind::Sub, B>::value) { // c - (c - y) = y
+    if constexpr (same_expr<A, std::remove_cvref_t<decltype(arg<0>(b))>>)
+      return arg<1>(b);
+    else
+      return dsl::detail::raw<Kind::Sub>(a, b);
+  } else if constexpr (is_kind<Kind::Add, A>::value) { // (c + y) - c = y, (y + c) - c = y
+    if constexpr (same_expr<B, std::remove_cvref_t<decltype(arg<0>(a))>>)
+      return arg<1>(a);
+    else if constexpr (same_expr<B, std::remove_cvref_t<decltype(arg<1>(a))>>)
+      return arg<0>(a);
+    else
+      return dsl::detail::raw<Kind::Sub>(a, b);
+  } else
     return dsl::detail::raw<Kind::Sub>(a, b);
 }
 

@@ -22,11 +22,24 @@ namespace detail {
 template <Kind K> inline constexpr auto kind_c = hana::int_c<static_cast<int>(K)>;
 inline constexpr lit_t k2_over_sqrt_pi{1.12837916709551257389615890312154517L};
 
+// u - tanh(u), the same u: evaluated as one function (scalar::x_minus_tanh), differentiated as one.
+template <class E> struct is_u_minus_tanh_u : std::false_type {};
+template <class A, class U>
+struct is_u_minus_tanh_u<node_t<Kind::Sub, A, node_t<Kind::Tanh, U>>>
+    : std::bool_constant<build::detail::same_expr<A, U>> {};
+
 // Each rule takes the node and the derivatives of its children, in order.
 using namespace build;
 inline constexpr auto derivative_rules = hana::make_map(
     hana::make_pair(kind_c<Kind::Add>, [](const auto &, auto da, auto db) { return add(da, db); }),
-    hana::make_pair(kind_c<Kind::Sub>, [](const auto &, auto da, auto db) { return sub(da, db); }),
+    hana::make_pair(kind_c<Kind::Sub>,
+                    [](const auto &n, auto da, auto db) {
+                      // d(u - tanh u) = tanh²u·du, not du - sech²u·du: no cancellation near 0
+                      if constexpr (is_u_minus_tanh_u<std::remove_cvref_t<decltype(n)>>::value)
+                        return mul(build::pow<2>(arg<1>(n)), da);
+                      else
+                        return sub(da, db);
+                    }),
     hana::make_pair(kind_c<Kind::Mul>,
                     [](const auto &n, auto da, auto db) {
                       return add(mul(da, arg<1>(n)), mul(arg<0>(n), db));

@@ -26,6 +26,11 @@ template <class T, class Inputs, class Params> struct env {
 
 template <class T, class Env, class E> constexpr auto eval_node(const Env &env, const E &e);
 
+// a - tanh(u): true for Sub nodes whose second child is a tanh.
+template <class E> struct is_minus_tanh : std::false_type {};
+template <class A, class U>
+struct is_minus_tanh<node_t<Kind::Sub, A, node_t<Kind::Tanh, U>>> : std::true_type {};
+
 template <class T, class Env, Kind K, class... C>
 constexpr auto eval_kind(const Env &env, const node_t<K, C...> &n) {
   auto at = [&]<std::size_t I>(hana::size_t<I>) { return eval_node<T>(env, arg<I>(n)); };
@@ -34,7 +39,11 @@ constexpr auto eval_kind(const Env &env, const node_t<K, C...> &n) {
     return at(size_c<0>) ? at(size_c<1>) : at(size_c<2>);
   else if constexpr (K == Kind::Add)
     return at(size_c<0>) + at(size_c<1>);
-  else if constexpr (K == Kind::Sub)
+  else if constexpr (std::floating_point<T> && is_minus_tanh<node_t<K, C...>>::value) {
+    // a - tanh(u) at a == u is u - tanh(u): evaluated as the IR does, without cancellation.
+    const T a = at(size_c<0>), u = eval_node<T>(env, arg<0>(arg<1>(n)));
+    return a == u ? scalar::x_minus_tanh(a) : a - scalar::tanh(u);
+  } else if constexpr (K == Kind::Sub)
     return at(size_c<0>) - at(size_c<1>);
   else if constexpr (K == Kind::Mul)
     return at(size_c<0>) * at(size_c<1>);

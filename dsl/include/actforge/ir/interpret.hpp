@@ -2,7 +2,8 @@
 //
 // The IR's reference interpreter. Nodes are evaluated once each in topological order (the DAG's
 // sharing is kept), with the scalar semantics of dsl/scalar.hpp — the same code as the
-// compile-time eval(), so the two references cannot drift apart.
+// compile-time eval(), so the two references cannot drift apart. Like eval(), it evaluates
+// u - tanh(u) (the same u) as scalar::x_minus_tanh, without the cancellation near u = 0.
 #pragma once
 
 #include "actforge/ir/expr.hpp"
@@ -52,6 +53,7 @@ private:
     std::int32_t a, b, c; // operand slots
     std::int32_t index;   // input/param slot or exponent
     long double value;
+    bool x_minus_tanh = false; // a Sub node u - tanh(u)
   };
   std::vector<Op> ops_;
   std::vector<ParamInfo> params_;

@@ -20,9 +20,10 @@
 /// Accuracy, as the distance in ulp to the correctly rounded result, measured against a
 /// long-double reference and bounded by codegen/tests/primitives_test.cpp, f32 and f64 alike:
 /// at most 1 for exp, expm1, log, log1p, tanh, erf and exp_neg_square, at most 2 for sigmoid,
-/// softplus and erfc (erfc relative to its value all the way down its tail). Being made of
-/// correctly rounded IEEE operations only, never fused or reassociated, the results should be the
-/// same bits on every target; the test measures them on the host.
+/// softplus and erfc (erfc relative to its value all the way down its tail), at most 3 for
+/// x_minus_tanh (u³/3 near 0: a product of three rounded factors). Being
+/// made of correctly rounded IEEE operations only, never fused or reassociated, the results should
+/// be the same bits on every target; the test measures them on the host.
 ///
 /// Each builder throws actforge::Error when its argument is undefined or not Float(32)/Float(64).
 ///
@@ -43,6 +44,8 @@ Halide::Expr log1p(const Halide::Expr &u);
 Halide::Expr sigmoid(const Halide::Expr &u);
 /// tanh from one expm1 of ±2|u|; odd, so tanh(-0) = -0; ±1 at ±inf.
 Halide::Expr tanh(const Halide::Expr &u);
+/// u - tanh(u) without its cancellation near 0 (u³/3 there); odd; ±inf at ±inf.
+Halide::Expr x_minus_tanh(const Halide::Expr &u);
 /// log(1 + e^u) = max(u, 0) + log1p(e^-|u|); 0 at -inf, +inf at +inf.
 Halide::Expr softplus(const Halide::Expr &u);
 /// Error function; ±1 at ±inf.
@@ -55,6 +58,10 @@ Halide::Expr exp_neg_square(const Halide::Expr &u);
 /// max(a, b) that propagates NaN from either side (a bare SIMD max returns the other operand);
 /// returns b when they compare equal, as dsl::scalar::max does.
 Halide::Expr max_nan(const Halide::Expr &a, const Halide::Expr &b);
+/// a·b, except 0 where a is exactly 0 and b infinite: a factor that has saturated to 0 (the
+/// sigmoid'(u) of a chain rule) wins over one that has overflowed (the u' of a polynomial u).
+/// NaN stays NaN.
+Halide::Expr mul_zero_wins(const Halide::Expr &a, const Halide::Expr &b);
 /// min(a, b) that propagates NaN from either side; returns b when they compare equal.
 Halide::Expr min_nan(const Halide::Expr &a, const Halide::Expr &b);
 
