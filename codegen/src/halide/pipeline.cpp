@@ -7,7 +7,9 @@
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace actforge::codegen::halide {
@@ -61,14 +63,24 @@ struct Guard {
   // A result at a stand-in for infinity that is beyond `big` is read as the infinite limit.
   // Likewise a result below `tiny` is read as a zero limit (1/x² at the stand-in is 2^-80, f64
   // 2^-600); `tiny` stays far below any constant a user would give (a slope of 1e-12 is 2^-40).
+  // Written as one select whose conditions carry any_inf, and with ±inf built from v's sign
+  // bit: the lanes without an infinite input keep v through a couple of masked operations.
   Halide::Expr limit(const Halide::Expr &v) const {
     const double big = type.bits() == 64 ? std::ldexp(1.0, 200) : std::ldexp(1.0, 30);
     const double tiny = type.bits() == 64 ? std::ldexp(1.0, -400) : std::ldexp(1.0, -60);
-    const Halide::Expr inf = constant(std::numeric_limits<double>::infinity());
-    const Halide::Expr at_limit =
-        Halide::select(Halide::abs(v) >= constant(big), Halide::select(v > constant(0), inf, -inf),
-                       Halide::abs(v) <= constant(tiny), v * constant(0), v);
-    return Halide::select(any_inf, at_limit, v);
+    const Halide::Expr a = Halide::abs(v);
+    return Halide::select(any_inf && a >= constant(big),
+                          with_sign_of(v, std::numeric_limits<double>::infinity()),
+                          any_inf && a <= constant(tiny), v * constant(0), v);
+  }
+
+  // The constant c (> 0) with the sign bit of v: one bitwise operation, no compare and blend.
+  Halide::Expr with_sign_of(const Halide::Expr &v, double c) const {
+    const Halide::Type bits = Halide::UInt(type.bits());
+    const Halide::Expr sign =
+        Halide::Internal::make_const(bits, std::uint64_t{1} << (type.bits() - 1));
+    return Halide::reinterpret(type, (Halide::reinterpret(bits, v) & sign) |
+                                         Halide::reinterpret(bits, constant(c)));
   }
 };
 
@@ -80,9 +92,7 @@ Guard make_guard(const std::vector<Halide::Expr> &inputs, Halide::Type type) {
   for (const auto &in : inputs) {
     g.any_nan = g.any_nan || Halide::is_nan(in);
     g.any_inf = g.any_inf || Halide::is_inf(in);
-    g.clamped.push_back(
-        Halide::select(Halide::is_inf(in),
-                       Halide::select(in > g.constant(0), g.constant(max), g.constant(-max)), in));
+    g.clamped.push_back(Halide::select(Halide::is_inf(in), g.with_sign_of(in, max), in));
   }
   return g;
 }

@@ -236,11 +236,19 @@ Expr scale(const Expr &v, const Expr &k, const Format &f) {
   return (v * pow2(k1, v.type(), f)) * pow2(k2, v.type(), f);
 }
 
+/// a·b + c rounded once: LLVM's fma intrinsic, called per lane (Halide 14 has no fma and
+/// strict_float forbids contraction); LLVM's SLP vectoriser joins the lanes into vfmadd.
+Expr fma(const Expr &a, const Expr &b, const Expr &c) {
+  const Type t = a.type();
+  return Halide::Internal::Call::make(t, t.bits() == 64 ? "llvm.fma.f64" : "llvm.fma.f32",
+                                      {a, b, c}, Halide::Internal::Call::PureExtern);
+}
+
 Expr horner(const Expr &w, std::span<const double> c) {
   const Type t = w.type();
   Expr acc = constant(t, c.back());
   for (std::size_t i = c.size() - 1; i-- > 0;)
-    acc = acc * w + constant(t, c[i]);
+    acc = fma(acc, w, constant(t, c[i]));
   return acc;
 }
 
@@ -256,7 +264,7 @@ Expr horner_select(const Expr &w, const Expr &first, std::span<const double> a,
   const std::size_t n = std::max(a.size(), b.size());
   Expr acc = coefficient(n - 1);
   for (std::size_t i = n - 1; i-- > 0;)
-    acc = acc * w + coefficient(i);
+    acc = fma(acc, w, coefficient(i));
   return acc;
 }
 
@@ -276,7 +284,11 @@ struct Reduced {
 };
 Reduced reduce(const Expr &x, const Expr &x_lo, const Format &f) {
   const Type t = x.type();
-  const Expr kf = Halide::round(x * constant(t, std::numbers::log2e));
+  // Round to nearest even by adding and removing 1.5·2^p (exact for |x·log2e| < 2^(p-1), and
+  // every caller's x is clamped far below): the same value as Halide::round, which Halide 14
+  // lowers for AVX-512 as two 256-bit roundings joined by shuffles.
+  const Expr magic = constant(t, std::ldexp(1.5, f.mantissa_bits));
+  const Expr kf = (x * constant(t, std::numbers::log2e) + magic) - magic;
   const Expr r = (x - kf * constant(t, f.ln2_hi)) - (kf * constant(t, f.ln2_lo) - x_lo);
   return {Halide::cast(int_type(t), kf), r};
 }
