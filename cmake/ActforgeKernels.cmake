@@ -1,18 +1,21 @@
 # actforge_add_kernels(<target>
 #     ACTIVATIONS <name | expr | name=expr>...
 #     [TARGETS host x86-64-avx2 x86-64-avx512]   (default: host)
-#     [ROLES forward backward backward_from_output] (default: forward backward)
+#     [ROLES forward backward backward_from_output param_grad] (default: forward backward)
 #     [DTYPES f32 f64 f16 bf16]                  (default: f32)
+#     [LAYOUT flat channels]                     (default: flat)
+#     [PER_CHANNEL <param>...]                   (parameters with C values in the channel layout)
 #     [PREFIX <c-prefix>])                        (default: actforge)
 #
 # Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
 # into ${CMAKE_CURRENT_BINARY_DIR}/<target>.actforge/, and <target> is a static library of the
 # generated C wrappers and registry, linking the generated kernel archive, with the directory of
 # <PREFIX>_kernels.h as its public include directory. An expression without a name is named
-# expr_<8 hex digits of its hash>; write name=expr to choose. Needs C enabled in project().
+# expr_<8 hex digits of its hash>; write name=expr to choose. A role an activation lacks is
+# skipped (the header says so). Needs C enabled in project().
 # Two calls in one program need different PREFIXes (C names) and share nothing else.
 function(actforge_add_kernels target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -33,12 +36,21 @@ function(actforge_add_kernels target)
   if(NOT ARG_DTYPES)
     set(ARG_DTYPES f32)
   endif()
+  if(NOT ARG_LAYOUT)
+    set(ARG_LAYOUT flat)
+  endif()
   if(NOT ARG_PREFIX)
     set(ARG_PREFIX actforge)
   endif()
   list(JOIN ARG_TARGETS "," targets)
   list(JOIN ARG_ROLES "," roles)
   list(JOIN ARG_DTYPES "," dtypes)
+  list(JOIN ARG_LAYOUT "," layouts)
+  set(per_channel)
+  if(ARG_PER_CHANNEL)
+    list(JOIN ARG_PER_CHANNEL "," per_channel_list)
+    set(per_channel --per-channel "${per_channel_list}")
+  endif()
 
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/${target}.actforge")
   set(header "${dir}/${ARG_PREFIX}_kernels.h")
@@ -47,7 +59,8 @@ function(actforge_add_kernels target)
   add_custom_command(
     OUTPUT "${header}" "${source}" "${archive}"
     COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
-            --role "${roles}" --dtype "${dtypes}" --name "${ARG_PREFIX}" --quiet
+            --role "${roles}" --dtype "${dtypes}" --layout "${layouts}" ${per_channel}
+            --name "${ARG_PREFIX}" --quiet
     DEPENDS Actforge::actforge
     COMMENT "Generating Actforge kernels ${target}"
     VERBATIM)

@@ -4,6 +4,7 @@
 #include "sha256.hpp"
 
 #include "actforge/dsl/catalog.hpp"
+#include "actforge/dsl/from_output.hpp"
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/print.hpp"
@@ -42,6 +43,21 @@ std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\n");
   if (b == std::string_view::npos) return {};
   return std::string(s.substr(b, s.find_last_not_of(" \t\n") - b + 1));
+}
+
+bool has_param(ir::Expr e, const std::string &name) {
+  for (const auto &p : ir::collect_params(e))
+    if (p.name == name) return true;
+  return false;
+}
+
+// Why activation `a` has no kernel of `role` ("" when it has one).
+std::string missing_role(const Activation &a, codegen::Role role) {
+  if (role == codegen::Role::ParamGrad && ir::collect_params(a.expr).empty())
+    return a.name + " has no parameters: no param_grad";
+  if (role == codegen::Role::BackwardFromOutput && !dsl::find_from_output(a.expr))
+    return a.name + " has no derivative expressible from its output: no backward_from_output";
+  return {};
 }
 
 void write_file(const std::filesystem::path &path, const std::string &text) {
@@ -98,33 +114,50 @@ std::vector<std::string> generate(const Options &options, const std::string &out
         break;
       }
 
+  for (const auto &name : options.per_channel) {
+    if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Channels) ==
+        options.layouts.end())
+      throw Error("per-channel parameters need the channel layout (layouts: channels)");
+    bool found = false;
+    for (const Activation &a : options.activations)
+      found = found || has_param(a.expr, name);
+    if (!found) throw Error("per-channel: no activation has a parameter '" + name + "'");
+  }
+
   std::filesystem::create_directories(out_dir);
   const std::filesystem::path dir(out_dir);
-  std::vector<std::string> written, objects;
+  std::vector<std::string> written, objects, skipped;
   std::vector<CKernel> kernels;
   for (const Activation &a : options.activations)
-    for (codegen::Role role : options.roles)
-      for (codegen::DType dtype : options.dtypes) {
-        CKernel k{a, role, dtype, {}};
-        const codegen::KernelSpec spec{a.expr, role, dtype};
-        for (const auto &target : targets) {
-          const codegen::Schedule schedule =
-              codegen::default_schedule(target.vector_bits, dtype == codegen::DType::F64 ? 64 : 32);
-          const std::string object =
-              runtime::kernel_name(a.name, spec, target.name, schedule) + ".o";
-          k.targets.push_back(runtime::compile_kernel_object(a.name, spec, schedule, target,
-                                                             (dir / object).string()));
-          for (const auto &ports : {k.targets.back().inputs, k.targets.back().outputs})
-            for (const auto &port : ports)
-              if (port.extent != codegen::halide::Extent::Elements)
-                throw Error(k.targets.back().symbol +
-                            ": C kernels take arrays of n elements only (" + port.name +
-                            " is not one)");
-          objects.push_back((dir / object).string());
-          written.push_back(object);
-        }
-        kernels.push_back(std::move(k));
+    for (codegen::Role role : options.roles) {
+      if (const std::string why = missing_role(a, role); !why.empty()) {
+        skipped.push_back(why);
+        continue;
       }
+      for (codegen::Layout layout : options.layouts)
+        for (codegen::DType dtype : options.dtypes) {
+          codegen::KernelSpec spec{a.expr, role, dtype, layout};
+          if (layout == codegen::Layout::Channels)
+            for (const auto &name : options.per_channel)
+              if (has_param(a.expr, name)) spec.per_channel.push_back(name);
+          std::sort(spec.per_channel.begin(), spec.per_channel.end());
+          CKernel k{a, role, dtype, {}};
+          for (const auto &target : targets) {
+            const codegen::Schedule schedule = codegen::default_schedule(
+                target.vector_bits, dtype == codegen::DType::F64 ? 64 : 32);
+            const std::string object =
+                runtime::kernel_name(a.name, spec, target.name, schedule) + ".o";
+            k.targets.push_back(runtime::compile_kernel_object(a.name, spec, schedule, target,
+                                                               (dir / object).string()));
+            objects.push_back((dir / object).string());
+            written.push_back(object);
+          }
+          kernels.push_back(std::move(k));
+        }
+    }
+  if (kernels.empty())
+    throw Error("nothing to generate: " +
+                (skipped.empty() ? std::string("no kernels") : skipped.front()));
   const std::string runtime_object = options.prefix + "_runtime.o";
   std::vector<std::string> target_names;
   for (const auto &t : targets)
@@ -142,7 +175,7 @@ std::vector<std::string> generate(const Options &options, const std::string &out
   }
   written.push_back(archive);
   const std::string header = options.prefix + "_kernels.h", source = options.prefix + "_kernels.c";
-  write_file(dir / header, emit_header(options, kernels));
+  write_file(dir / header, emit_header(options, kernels, skipped));
   write_file(dir / source, emit_source(options, kernels));
   written.push_back(header);
   written.push_back(source);

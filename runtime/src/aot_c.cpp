@@ -1,17 +1,21 @@
 // emit_header(), emit_source(): the C ABI of AOT kernels, written as text.
 #include "aot_c.hpp"
 
+#include "actforge/codegen/kernel_spec.hpp"
 #include "actforge/ir/print.hpp"
 #include "actforge/targets/x86.hpp"
 
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace actforge::aot {
 namespace {
 
 using codegen::DType;
+using codegen::Layout;
+using Extent = codegen::halide::Extent;
 
 std::string upper(std::string s) {
   for (char &c : s)
@@ -50,12 +54,31 @@ std::string c_type(DType d) {
   return "?";
 }
 
+bool is_grad(const CKernel &k) { return k.role == codegen::Role::ParamGrad; }
+bool is_channels(const CKernel &k) { return k.targets.front().spec.layout == Layout::Channels; }
+const runtime::KernelInterface &front(const CKernel &k) { return k.targets.front(); }
+bool per_channel(const CKernel &k, const std::string &name) {
+  return codegen::is_per_channel(front(k).spec, name);
+}
+
+// The scalar parameters (those in the params struct), with their defaults.
+std::vector<std::pair<std::string, std::optional<double>>> scalars(const CKernel &k) {
+  std::vector<std::pair<std::string, std::optional<double>>> out;
+  for (std::size_t n = 0; n < front(k).param_names.size(); ++n)
+    if (!per_channel(k, front(k).param_names[n]))
+      out.emplace_back(front(k).param_names[n], front(k).defaults[n]);
+  return out;
+}
+bool has_params(const CKernel &k) { return !scalars(k).empty(); }
+
 // Parameter structs come in two families: float fields (f32, f16, bf16) and double fields (f64).
+// Channel-layout kernels with per-channel parameters take the rest in A_ch_params.
 bool f64_family(DType d) { return d == DType::F64; }
 std::string params_type(const Options &o, const CKernel &k) {
-  return o.prefix + "_" + k.activation.name + "_params" + (f64_family(k.dtype) ? "_f64" : "");
+  const bool all = scalars(k).size() == front(k).param_names.size();
+  return o.prefix + "_" + k.activation.name + (all ? "" : "_ch") + "_params" +
+         (f64_family(k.dtype) ? "_f64" : "");
 }
-bool has_params(const CKernel &k) { return !k.targets.front().param_names.empty(); }
 
 std::string isa(const std::string &target) { return target.substr(target.rfind('-') + 1); }
 int cpu_level(const std::string &target) { // 1 + index in names(): 1 avx2, 2 avx512
@@ -66,30 +89,69 @@ int cpu_level(const std::string &target) { // 1 + index in names(): 1 avx2, 2 av
 }
 
 std::string function_name(const Options &o, const CKernel &k) {
-  return o.prefix + "_" + k.activation.name + "_" + std::string(codegen::short_name(k.role)) + "_" +
-         std::string(codegen::to_string(k.dtype));
+  return o.prefix + "_" + runtime::kernel_stem(k.activation.name, front(k).spec);
 }
 
-// "const float *x, const float *dy, float *dx, int64_t n, const P *p"
-std::string parameters(const Options &o, const CKernel &k) {
-  const runtime::KernelInterface &i = k.targets.front();
+using Ports = std::vector<codegen::halide::Port>;
+Ports with_extent(const Ports &ports, Extent e) {
+  Ports out;
+  for (const auto &p : ports)
+    if (p.extent == e) out.push_back(p);
+  return out;
+}
+Ports data_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent::Elements); }
+Ports channel_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent::Channels); }
+
+// The C parameter list in ABI order: data inputs, outputs (elementwise), sizes, per-channel
+// parameters, the params struct, gradients (param_grad). `doc` adds the arrays' lengths.
+std::string parameters(const Options &o, const CKernel &k, bool doc = false) {
+  const std::string T = c_type(k.dtype);
+  std::vector<std::string> list;
+  for (const auto &port : data_inputs(k))
+    list.push_back("const " + T + " *" + port.name);
+  if (!is_grad(k))
+    for (const auto &port : front(k).outputs)
+      list.push_back(T + " *" + port.name);
+  if (is_channels(k)) {
+    list.insert(list.end(), {"int64_t outer", "int64_t channels", "int64_t inner"});
+  } else {
+    list.push_back("int64_t n");
+  }
+  for (const auto &port : channel_inputs(k))
+    list.push_back("const " + T + " *" + port.name + (doc ? " /* [channels] */" : ""));
+  if (has_params(k)) list.push_back("const " + params_type(o, k) + " *p");
+  if (is_grad(k))
+    for (const auto &port : front(k).outputs)
+      list.push_back(
+          T + " *" + port.name +
+          (doc ? port.extent == Extent::Channels ? " /* [channels] */" : " /* [1] */" : ""));
   std::string s;
-  for (const auto &port : i.inputs)
-    s += "const " + c_type(k.dtype) + " *" + port.name + ", ";
-  for (const auto &port : i.outputs)
-    s += c_type(k.dtype) + " *" + port.name + ", ";
-  s += "int64_t n";
-  if (has_params(k)) s += ", const " + params_type(o, k) + " *p";
+  for (const auto &item : list)
+    s += (s.empty() ? "" : ", ") + item;
   return s;
 }
 std::string arguments(const CKernel &k) {
-  const runtime::KernelInterface &i = k.targets.front();
+  std::vector<std::string> list;
+  for (const auto &port : data_inputs(k))
+    list.push_back(port.name);
+  if (!is_grad(k))
+    for (const auto &port : front(k).outputs)
+      list.push_back(port.name);
+  if (is_channels(k)) {
+    list.insert(list.end(), {"outer", "channels", "inner"});
+  } else {
+    list.push_back("n");
+  }
+  for (const auto &port : channel_inputs(k))
+    list.push_back(port.name);
+  if (has_params(k)) list.push_back("p");
+  if (is_grad(k))
+    for (const auto &port : front(k).outputs)
+      list.push_back(port.name);
   std::string s;
-  for (const auto &port : i.inputs)
-    s += port.name + ", ";
-  for (const auto &port : i.outputs)
-    s += port.name + ", ";
-  return s + (has_params(k) ? "n, p" : "n");
+  for (const auto &item : list)
+    s += (s.empty() ? "" : ", ") + item;
+  return s;
 }
 
 std::string literal(double v) {
@@ -106,38 +168,305 @@ std::string all_targets(const CKernel &k) {
   return s;
 }
 
+// Does any kernel need the blocked call path (channel layout or param_grad)?
+bool any_blocked(const std::vector<CKernel> &kernels) {
+  for (const CKernel &k : kernels)
+    if (is_channels(k) || is_grad(k)) return true;
+  return false;
+}
+bool any_grad_of(const std::vector<CKernel> &kernels, DType d) {
+  for (const CKernel &k : kernels)
+    if (is_grad(k) && k.dtype == d) return true;
+  return false;
+}
+
+// Loads and stores of one value of each storage type as a double (param_grad sums its pieces).
+std::string value_helpers(DType d) {
+  switch (d) {
+  case DType::F32:
+    return "static double load_f32(const void *p) {\n  float v;\n  memcpy(&v, p, 4);\n  return "
+           "v;\n}\nstatic void store_f32(void *p, double v) {\n  const float f = (float)v;\n"
+           "  memcpy(p, &f, 4);\n}\n";
+  case DType::F64:
+    return "static double load_f64(const void *p) {\n  double v;\n  memcpy(&v, p, 8);\n  return "
+           "v;\n}\nstatic void store_f64(void *p, double v) { memcpy(p, &v, 8); }\n";
+  case DType::F16:
+    return "static double load_f16(const void *p) {\n  uint16_t h;\n  memcpy(&h, p, 2);\n"
+           "  const int e = (h >> 10) & 31, f = h & 1023;\n"
+           "  const double m = e == 0 ? ldexp(f, -24) : e == 31 ? (f ? NAN : INFINITY) : "
+           "ldexp(1024 + f, e - 25);\n"
+           "  return (h & 0x8000) ? -m : m;\n}\n"
+           "/* Rounded to nearest even, from the double directly (no double rounding). */\n"
+           "static void store_f16(void *p, double v) {\n"
+           "  uint16_t h = signbit(v) ? 0x8000 : 0;\n  const double a = fabs(v);\n"
+           "  if (isnan(v)) {\n    h |= 0x7e00;\n  } else if (a >= 65520.0) {\n    h |= 0x7c00;\n"
+           "  } else if (a < 0x1p-14) {\n    h |= (uint16_t)nearbyint(a * 0x1p24);\n  } else {\n"
+           "    int e;\n    double s = nearbyint(ldexp(frexp(a, &e), 11));\n"
+           "    if (s == 2048.0) {\n      s = 1024.0;\n      ++e;\n    }\n"
+           "    h |= (uint16_t)(((e + 14) << 10) | ((int)s - 1024));\n  }\n"
+           "  memcpy(p, &h, 2);\n}\n";
+  case DType::BF16:
+    return "static double load_bf16(const void *p) {\n  uint16_t h;\n  memcpy(&h, p, 2);\n"
+           "  const uint32_t bits = (uint32_t)h << 16;\n  float f;\n  memcpy(&f, &bits, 4);\n"
+           "  return f;\n}\n"
+           "/* Rounded to nearest even, from the double directly (no double rounding). */\n"
+           "static void store_bf16(void *p, double v) {\n"
+           "  uint16_t h = signbit(v) ? 0x8000 : 0;\n  const double a = fabs(v);\n"
+           "  if (isnan(v)) {\n    h |= 0x7fc0;\n  } else if (a >= 0x1.ffp127) {\n"
+           "    h |= 0x7f80;\n  } else if (a < 0x1p-126) {\n"
+           "    h |= (uint16_t)nearbyint(a * 0x1p133);\n  } else {\n"
+           "    int e;\n    double s = nearbyint(ldexp(frexp(a, &e), 8));\n"
+           "    if (s == 256.0) {\n      s = 128.0;\n      ++e;\n    }\n"
+           "    h |= (uint16_t)(((e + 126) << 7) | ((int)s - 128));\n  }\n"
+           "  memcpy(p, &h, 2);\n}\n";
+  }
+  return {};
+}
+
+// The Halide entry's prototype: input buffers, scalar parameters, output buffers.
+std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t) {
+  const std::string scalar = t.params_f64 ? "double" : "float";
+  std::string s = "int " + t.symbol + "(", sep;
+  for (const auto &port : t.inputs)
+    s += sep + "hl_buffer *" + port.name, sep = ", ";
+  for (const auto &[name, value] : scalars(k))
+    s += sep + scalar + " " + name;
+  for (const auto &port : t.outputs)
+    s += sep + "hl_buffer *" + port.name;
+  return s + ");\n";
+}
+
+// `const float beta_value = p ? (float)p->beta : (float)1;` for each scalar parameter.
+std::string scalar_values(const std::string &P, const CKernel &k,
+                          const runtime::KernelInterface &t) {
+  const std::string scalar = t.params_f64 ? "double" : "float";
+  std::string s;
+  for (const auto &[name, value] : scalars(k)) {
+    if (value) {
+      s += "  const " + scalar + " " + name + "_value = p ? (" + scalar + ")p->" + name + " : (" +
+           scalar + ")" + literal(*value) + ";\n";
+    } else {
+      s += "  if (!p) return " + P + "_ERR_PARAM;\n";
+      s += "  const " + scalar + " " + name + "_value = (" + scalar + ")p->" + name + ";\n";
+    }
+  }
+  return s;
+}
+
+// The call of the Halide entry on buf[0..], returning on an error.
+std::string halide_call(const std::string &P, const CKernel &k, const runtime::KernelInterface &t,
+                        const std::string &indent) {
+  std::string s = indent + "if (" + t.symbol + "(", sep;
+  std::size_t b = 0;
+  for (std::size_t i = 0; i < t.inputs.size(); ++i, ++b)
+    s += sep + "&buf[" + std::to_string(b) + "]", sep = ", ";
+  for (const auto &[name, value] : scalars(k))
+    s += sep + name + "_value";
+  for (std::size_t i = 0; i < t.outputs.size(); ++i, ++b)
+    s += sep + "&buf[" + std::to_string(b) + "]";
+  return s + ") != 0)\n" + indent + "  return " + P + "_ERR_KERNEL;\n";
+}
+
+// Flat elementwise kernels: n elements in chunks of 2^30.
+std::string flat_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t) {
+  const std::string P = upper(o.prefix);
+  const std::size_t nbuf = t.inputs.size() + t.outputs.size();
+  std::string s = halide_prototype(k, t);
+  s += "int " + function_name(o, k) + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
+  std::string nulls;
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports)
+      nulls += (nulls.empty() ? "" : " || ") + std::string("!") + port.name;
+  s += "  if (n < 0 || (n > 0 && (" + nulls + "))) return " + P + "_ERR_ARGUMENT;\n";
+  s += "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
+       "_ERR_CPU;\n";
+  s += scalar_values(P, k, t);
+  s += "  for (int64_t start = 0; start < n; start += CHUNK) {\n";
+  s += "    const int32_t len = (int32_t)(n - start < CHUNK ? n - start : CHUNK);\n";
+  s += "    hl_dimension dim[" + std::to_string(nbuf) + "];\n    hl_buffer buf[" +
+       std::to_string(nbuf) + "];\n";
+  std::size_t b = 0;
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports) {
+      s += "    bind(&buf[" + std::to_string(b) + "], &dim[" + std::to_string(b) + "], " +
+           port.name + ", start, " + std::to_string(t.storage.bytes()) + ", " +
+           std::to_string(static_cast<int>(t.storage.code())) + ", len);\n";
+      ++b;
+    }
+  s += halide_call(P, k, t, "    ");
+  return s + "  }\n  return " + P + "_OK;\n}\n\n";
+}
+
+// The channel layout and param_grad: blocks of [outer, channels, inner] (flat: [1, 1, n]);
+// param_grad over several blocks sums each block's results in double.
+std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t) {
+  const std::string P = upper(o.prefix);
+  const std::size_t nbuf = t.inputs.size() + t.outputs.size(), nout = t.outputs.size();
+  const bool grad = is_grad(k), channels = is_channels(k);
+  const std::string bytes = std::to_string(t.storage.bytes()),
+                    code = std::to_string(static_cast<int>(t.storage.code())),
+                    dims = channels ? "3" : "1", dtype(codegen::to_string(k.dtype));
+  bool grouped = false; // gradients of per-channel parameters
+  for (const auto &port : t.outputs)
+    grouped = grouped || port.extent == Extent::Channels;
+  std::string s = halide_prototype(k, t);
+  s += "int " + function_name(o, k) + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
+  if (!channels) s += "  const int64_t outer = 1, channels = 1, inner = n;\n";
+  s += "  int64_t elements;\n";
+  s += "  if (outer < 0 || channels < 0 || inner < 0 ||\n"
+       "      __builtin_mul_overflow(outer, channels, &elements) ||\n"
+       "      __builtin_mul_overflow(elements, inner, &elements))\n"
+       "    return " +
+       P + "_ERR_ARGUMENT;\n";
+  std::string every, per, one;
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports) {
+      std::string &list = port.extent == Extent::Elements   ? every
+                          : port.extent == Extent::Channels ? per
+                                                            : one;
+      list += (list.empty() ? "!" : " || !") + port.name;
+    }
+  if (!every.empty())
+    s += "  if (elements > 0 && (" + every + ")) return " + P + "_ERR_ARGUMENT;\n";
+  if (!per.empty()) s += "  if (channels > 0 && (" + per + ")) return " + P + "_ERR_ARGUMENT;\n";
+  if (!one.empty()) s += "  if (" + one + ") return " + P + "_ERR_ARGUMENT;\n";
+  s += "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
+       "_ERR_CPU;\n";
+  s += scalar_values(P, k, t);
+  s += "  if (elements == 0) {\n";
+  if (grad) {
+    s += "    /* A sum over no elements is 0. */\n";
+    for (const auto &port : t.outputs)
+      s += "    memset(" + port.name + ", 0, " +
+           (port.extent == Extent::Channels ? "(size_t)channels * " + bytes : bytes) + ");\n";
+  }
+  s += "    return " + P + "_OK;\n  }\n";
+  s += "  const int single = elements <= CHUNK;\n";
+  s += "  const tiling t = make_tiling(outer, channels, inner, " +
+       std::string(grad && grouped ? "single ? INT64_MAX : GROUP" : "INT64_MAX") + ");\n";
+  s += "  hl_dimension dim[" + std::to_string(nbuf) + "][3];\n  hl_buffer buf[" +
+       std::to_string(nbuf) + "];\n";
+  bool any_one = false; // gradients of scalar parameters
+  for (const auto &port : t.outputs)
+    any_one = any_one || port.extent == Extent::One;
+  if (grad) {
+    s += "  uint64_t slot[" + std::to_string(nout) + "][GROUP];\n  double sum[" +
+         std::to_string(nout) + "][GROUP];\n";
+    if (any_one) s += "  double total[" + std::to_string(nout) + "] = {0};\n";
+  } else {
+    s += "  (void)single;\n";
+  }
+  s += "  for (int64_t c = 0; c < channels; c += t.nc) {\n"
+       "    const int64_t nc = t.nc < channels - c ? t.nc : channels - c;\n";
+  if (grad) s += "    memset(sum, 0, sizeof sum);\n";
+  s += "    for (int64_t o = 0; o < outer; o += t.no) {\n"
+       "      const int64_t no = t.no < outer - o ? t.no : outer - o;\n"
+       "      for (int64_t i = 0; i < inner; i += t.ni) {\n"
+       "        const int64_t ni = t.ni < inner - i ? t.ni : inner - i;\n"
+       "        const int64_t start = (o * channels + c) * inner + i;\n";
+  std::size_t b = 0;
+  const std::string ind = "        ";
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports) {
+      const std::string at = "&buf[" + std::to_string(b) + "], dim[" + std::to_string(b) + "], ";
+      const bool output = b >= t.inputs.size();
+      const std::string j = std::to_string(b - t.inputs.size());
+      if (port.extent == Extent::Elements) {
+        s += ind + "bind_block(" + at + port.name + ", start, " + bytes + ", " + code + ", " +
+             dims + ", no, nc, ni, channels, inner);\n";
+      } else if (!output) {
+        s += ind + "bind(" + at + port.name + ", c, " + bytes + ", " + code + ", (int32_t)nc);\n";
+      } else {
+        const std::string len = port.extent == Extent::Channels ? "(int32_t)nc" : "1";
+        const std::string from = port.extent == Extent::Channels ? "c" : "0";
+        s += ind + "if (single)\n" + ind + "  bind(" + at + port.name + ", " + from + ", " + bytes +
+             ", " + code + ", " + len + ");\n" + ind + "else\n" + ind + "  bind(" + at + "slot[" +
+             j + "], 0, " + bytes + ", " + code + ", " + len + ");\n";
+      }
+      ++b;
+    }
+  s += halide_call(P, k, t, ind);
+  if (grad) {
+    s += ind + "if (!single)\n" + ind + "  for (int64_t m = 0; m < nc; ++m) {\n";
+    for (std::size_t j = 0; j < nout; ++j) {
+      const std::string J = std::to_string(j);
+      if (t.outputs[j].extent == Extent::Channels)
+        s += ind + "    sum[" + J + "][m] += load_" + dtype + "((const unsigned char *)slot[" + J +
+             "] + m * " + bytes + ");\n";
+      else
+        s += ind + "    if (m == 0) sum[" + J + "][0] += load_" + dtype + "(slot[" + J + "]);\n";
+    }
+    s += ind + "  }\n";
+  }
+  s += "      }\n    }\n";
+  if (grad) {
+    s += "    if (!single) {\n";
+    for (std::size_t j = 0; j < nout; ++j) {
+      const std::string J = std::to_string(j);
+      if (t.outputs[j].extent == Extent::Channels)
+        s += "      for (int64_t m = 0; m < nc; ++m)\n        store_" + dtype +
+             "((unsigned char *)" + t.outputs[j].name + " + (c + m) * " + bytes + ", sum[" + J +
+             "][m]);\n";
+      else
+        s += "      total[" + J + "] += sum[" + J + "][0];\n";
+    }
+    s += "    }\n";
+  }
+  s += "  }\n";
+  if (grad) {
+    std::string finals;
+    for (std::size_t j = 0; j < nout; ++j)
+      if (t.outputs[j].extent == Extent::One)
+        finals += "    store_" + dtype + "(" + t.outputs[j].name + ", total[" + std::to_string(j) +
+                  "]);\n";
+    if (!finals.empty()) s += "  if (!single) {\n" + finals + "  }\n";
+  }
+  return s + "  return " + P + "_OK;\n}\n\n";
+}
+
 } // namespace
 
-std::string emit_header(const Options &o, const std::vector<CKernel> &kernels) {
+std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
+                        const std::vector<std::string> &skipped) {
   const std::string P = upper(o.prefix), p = o.prefix;
   std::string h = banner(o);
-  h += "/* Activation kernels with a plain C ABI. Every function takes arrays of n elements (any\n"
-       " * n >= 0, any alignment; an output may be its input: in place) and returns " +
-       P + "_OK or an\n * error code. p == NULL means the parameters' defaults. Link lib" + p +
-       "_kernels.a and\n * compile " + p + "_kernels.c. */\n";
+  h += "/* Activation kernels with a plain C ABI. Link lib" + p + "_kernels.a and compile " + p +
+       "_kernels.c.\n"
+       " *\n"
+       " * Flat kernels take arrays of n elements, channel-layout kernels (names with _ch) arrays\n"
+       " * of [outer, channels, inner] (NCHW: element (o, c, i) at (o*channels + c)*inner + i)\n"
+       " * and one array of `channels` values per per-channel parameter. Any size >= 0, any\n"
+       " * alignment; an elementwise output may be its input (in place).\n"
+       " *   fwd    y = f(x)                      bwd    dx = dy * df/dx (and dg for gated f)\n"
+       " *   bwdy   dx = dy * f'(x) computed from y = f(x) alone\n"
+       " *   pgrad  d<param> = sum over the elements of dy * df/dparam: `channels` values for a\n"
+       " *          per-channel parameter, one for a scalar one; summed in double.\n"
+       " * Functions return " +
+       P +
+       "_OK or an error code. p == NULL means the parameters'\n"
+       " * defaults. */\n";
   h += "#ifndef " + P + "_KERNELS_H\n#define " + P + "_KERNELS_H\n\n";
   h += "#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += "#define " + P + "_OK 0\n";
-  h += "#define " + P + "_ERR_ARGUMENT 1 /* n < 0, or a NULL array with n > 0 */\n";
+  h += "#define " + P +
+       "_ERR_ARGUMENT 1 /* a size < 0 or too large, or a NULL array that is needed */\n";
   h += "#define " + P + "_ERR_PARAM 2    /* p == NULL but a parameter has no default */\n";
   h += "#define " + P + "_ERR_CPU 3      /* this CPU runs none of the function's targets */\n";
   h += "#define " + P + "_ERR_KERNEL 4   /* the Halide kernel reported an error */\n\n";
   h += "/* A sentence for an error code. */\nconst char *" + p + "_error_string(int code);\n\n";
 
-  std::string last_struct;
   for (const CKernel &k : kernels) {
-    if (has_params(k) && params_type(o, k) != last_struct &&
-        h.find("typedef struct " + params_type(o, k) + " ") == std::string::npos) {
-      const runtime::KernelInterface &i = k.targets.front();
-      const std::string field = f64_family(k.dtype) ? "double" : "float";
-      h += "/* Parameters of " + k.activation.name + "; each field's default: */\ntypedef struct " +
-           params_type(o, k) + " {\n";
-      for (std::size_t n = 0; n < i.param_names.size(); ++n)
-        h += "  " + field + " " + i.param_names[n] + "; /* " +
-             (i.defaults[n] ? literal(*i.defaults[n]) : std::string("required")) + " */\n";
-      h += "} " + params_type(o, k) + ";\n\n";
-      last_struct = params_type(o, k);
-    }
+    if (!has_params(k) || h.find("typedef struct " + params_type(o, k) + " ") != std::string::npos)
+      continue;
+    const std::string field = f64_family(k.dtype) ? "double" : "float";
+    const bool all = scalars(k).size() == front(k).param_names.size();
+    h += "/* " + std::string(all ? "Parameters" : "Scalar parameters") + " of " +
+         k.activation.name + (all ? "" : " in the channel layout") +
+         "; each field's default: */\ntypedef struct " + params_type(o, k) + " {\n";
+    for (const auto &[name, value] : scalars(k))
+      h += "  " + field + " " + name + "; /* " +
+           (value ? literal(*value) : std::string("required")) + " */\n";
+    h += "} " + params_type(o, k) + ";\n\n";
   }
   std::string last_activation;
   for (const CKernel &k : kernels) {
@@ -147,34 +476,48 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels) {
       last_activation = k.activation.name;
     }
     const std::string f = function_name(o, k);
-    h += "int " + f + "(" + parameters(o, k) + ");\n";
+    h += "int " + f + "(" + parameters(o, k, true) + ");\n";
     for (const auto &t : k.targets)
-      h += "int " + f + "_" + isa(t.target) + "(" + parameters(o, k) + ");\n";
+      h += "int " + f + "_" + isa(t.target) + "(" + parameters(o, k, true) + ");\n";
   }
-  h += "\n/* The registry: every function above, by name. call() takes the arrays of the function\n"
-       " * (inputs, then outputs) and its parameters as num_params doubles in param_names order,\n"
-       " * or NULL for the defaults. */\n";
+  for (const auto &why : skipped)
+    h += "/* Not generated: " + comment_text(why) + ". */\n";
+  h += "\n/* The registry: every function above, by name. call() (flat kernels) and\n"
+       " * call_channels() (channel layout; the other is NULL) take the arrays of the function,\n"
+       " * inputs (data, then per-channel parameters) and outputs (results or gradients) in\n"
+       " * input_names / output_names order, and the scalar parameters as num_params doubles in\n"
+       " * param_names order, or NULL for the defaults. */\n";
   h += "typedef int (*" + p +
        "_kernel_call)(const void *const *inputs, void *const *outputs, int64_t n,\n"
        "                                   const double *params);\n";
+  h += "typedef int (*" + p +
+       "_kernel_call_channels)(const void *const *inputs, void *const *outputs,\n"
+       "                                            int64_t outer, int64_t channels, int64_t "
+       "inner,\n"
+       "                                            const double *params);\n";
   h += "typedef struct " + p +
        "_kernel_info {\n"
-       "  const char *name;       /* the C function, e.g. \"" +
+       "  const char *name;        /* the C function, e.g. \"" +
        p +
        "_swish_fwd_f32\" */\n"
-       "  const char *activation; /* its name */\n"
-       "  const char *expression; /* its text */\n"
-       "  const char *role;       /* forward, backward, backward_from_output */\n"
-       "  const char *dtype;      /* f32, f64, f16, bf16 */\n"
-       "  const char *targets;    /* the targets it may run, space-separated */\n"
-       "  int num_inputs;         /* arrays read: x[, g], then dy for backward */\n"
-       "  int num_outputs;        /* arrays written */\n"
-       "  int num_params;\n"
+       "  const char *activation;  /* its name */\n"
+       "  const char *expression;  /* its text */\n"
+       "  const char *role;        /* forward, backward, backward_from_output, param_grad */\n"
+       "  const char *layout;      /* flat, channels */\n"
+       "  const char *dtype;       /* f32, f64, f16, bf16 */\n"
+       "  const char *targets;     /* the targets it may run, space-separated */\n"
+       "  const char *per_channel; /* per-channel parameters, space-separated (\"\" if none) */\n"
+       "  int num_inputs;          /* arrays read: x[, g], dy for the backward roles and\n"
+       "                              param_grad, per-channel parameters */\n"
+       "  int num_outputs;         /* arrays written */\n"
+       "  const char *const *input_names;\n"
+       "  const char *const *output_names;\n"
+       "  int num_params;          /* scalar parameters */\n"
        "  const char *const *param_names;\n"
        "  const double *param_defaults; /* NAN where a value is required */\n"
        "  " +
-       p +
-       "_kernel_call call;\n"
+       p + "_kernel_call call;\n  " + p +
+       "_kernel_call_channels call_channels;\n"
        "} " +
        p + "_kernel_info;\n\n";
   h += "/* The kernel called `name` (\"" + p +
@@ -250,7 +593,8 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        "_OK: return \"no error\";\n"
        "  case " +
        P +
-       "_ERR_ARGUMENT: return \"bad argument: n < 0, or a NULL array with n > 0\";\n"
+       "_ERR_ARGUMENT: return \"bad argument: a size < 0 or too large, or a NULL array "
+       "that is needed\";\n"
        "  case " +
        P +
        "_ERR_PARAM: return \"a parameter without a default needs a value (p is NULL)\";\n"
@@ -263,65 +607,43 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        "  default: return \"unknown error code\";\n  }\n}\n\n";
   s += "/* Halide buffers have 32-bit extents: longer arrays go through in chunks. */\n"
        "#define CHUNK ((int64_t)1 << 30)\n\n";
+  if (any_blocked(kernels)) {
+    s +=
+        "/* A block of [outer, channels, inner] that one kernel call indexes with 32-bit offsets:\n"
+        " * whole rows of all channels where they fit, else channels of one row, else pieces of\n"
+        " * a row; at most max_channels channels (param_grad sums them on the stack). */\n"
+        "typedef struct tiling {\n  int64_t no, nc, ni;\n} tiling;\n"
+        "static tiling make_tiling(int64_t outer, int64_t channels, int64_t inner,\n"
+        "                          int64_t max_channels) {\n"
+        "  tiling t;\n  t.ni = inner < CHUNK ? inner : CHUNK;\n"
+        "  t.nc = inner >= CHUNK ? 1 : CHUNK / inner;\n"
+        "  if (t.nc > channels) t.nc = channels;\n"
+        "  if (t.nc > max_channels) t.nc = max_channels;\n"
+        "  t.no = channels * inner <= CHUNK ? CHUNK / (channels * inner) : 1;\n"
+        "  if (t.no > outer) t.no = outer;\n  return t;\n}\n"
+        "/* A block of an array of every element: 1-D (flat) or [ni, nc, no] with the array's "
+        "strides. */\n"
+        "static void bind_block(hl_buffer *b, hl_dimension *d, const void *host, int64_t start,\n"
+        "                       int bytes, uint8_t code, int dims, int64_t no, int64_t nc, "
+        "int64_t ni,\n"
+        "                       int64_t channels, int64_t inner) {\n"
+        "  bind(b, d, host, start, bytes, code, (int32_t)(no * nc * ni));\n"
+        "  if (dims == 1) return;\n"
+        "  b->dimensions = 3;\n  d[0].extent = (int32_t)ni;\n"
+        "  d[1].min = 0;\n  d[1].extent = (int32_t)nc;\n"
+        "  d[1].stride = (int32_t)(nc > 1 ? inner : ni);\n  d[1].flags = 0;\n"
+        "  d[2].min = 0;\n  d[2].extent = (int32_t)no;\n"
+        "  d[2].stride = (int32_t)(no > 1 ? channels * inner : ni * nc);\n  d[2].flags = 0;\n}\n"
+        "/* Channels per block when param_grad sums several blocks per channel. */\n"
+        "#define GROUP 128\n\n";
+  }
+  for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16})
+    if (any_grad_of(kernels, d)) s += value_helpers(d) + "\n";
 
   for (const CKernel &k : kernels) {
     const std::string f = function_name(o, k);
-    for (const runtime::KernelInterface &t : k.targets) {
-      const std::string scalar = t.params_f64 ? "double" : "float";
-      const std::size_t nbuf = t.inputs.size() + t.outputs.size();
-      // The Halide entry: input buffers, scalars, output buffers.
-      s += "int " + t.symbol + "(";
-      std::string sep;
-      for (const auto &port : t.inputs)
-        s += sep + "hl_buffer *" + port.name, sep = ", ";
-      for (const auto &name : t.param_names)
-        s += sep + scalar + " " + name;
-      for (const auto &port : t.outputs)
-        s += sep + "hl_buffer *" + port.name;
-      s += ");\n";
-      s += "int " + f + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
-      s += "  if (n < 0";
-      std::string nulls;
-      for (const auto &ports : {t.inputs, t.outputs})
-        for (const auto &port : ports)
-          nulls += (nulls.empty() ? "" : " || ") + std::string("!") + port.name;
-      s += " || (n > 0 && (" + nulls + "))) return " + P + "_ERR_ARGUMENT;\n";
-      s += "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
-           "_ERR_CPU;\n";
-      for (std::size_t i = 0; i < t.param_names.size(); ++i) {
-        const std::string &name = t.param_names[i];
-        if (t.defaults[i]) {
-          s += "  const " + scalar + " " + name + "_value = p ? (" + scalar + ")p->" + name +
-               " : (" + scalar + ")" + literal(*t.defaults[i]) + ";\n";
-        } else {
-          s += "  if (!p) return " + P + "_ERR_PARAM;\n";
-          s += "  const " + scalar + " " + name + "_value = (" + scalar + ")p->" + name + ";\n";
-        }
-      }
-      s += "  for (int64_t start = 0; start < n; start += CHUNK) {\n";
-      s += "    const int32_t len = (int32_t)(n - start < CHUNK ? n - start : CHUNK);\n";
-      s += "    hl_dimension dim[" + std::to_string(nbuf) + "];\n    hl_buffer buf[" +
-           std::to_string(nbuf) + "];\n";
-      const Halide::Type st = t.storage;
-      std::size_t b = 0;
-      for (const auto &ports : {t.inputs, t.outputs})
-        for (const auto &port : ports) {
-          s += "    bind(&buf[" + std::to_string(b) + "], &dim[" + std::to_string(b) + "], " +
-               port.name + ", start, " + std::to_string(st.bytes()) + ", " +
-               std::to_string(static_cast<int>(st.code())) + ", len);\n";
-          ++b;
-        }
-      s += "    if (" + t.symbol + "(";
-      sep.clear();
-      b = 0;
-      for (std::size_t i = 0; i < t.inputs.size(); ++i, ++b)
-        s += sep + "&buf[" + std::to_string(b) + "]", sep = ", ";
-      for (const auto &name : t.param_names)
-        s += sep + name + "_value";
-      for (std::size_t i = 0; i < t.outputs.size(); ++i, ++b)
-        s += sep + "&buf[" + std::to_string(b) + "]";
-      s += ") != 0) return " + P + "_ERR_KERNEL;\n  }\n  return " + P + "_OK;\n}\n\n";
-    }
+    for (const runtime::KernelInterface &t : k.targets)
+      s += is_channels(k) || is_grad(k) ? blocked_wrapper(o, k, t) : flat_wrapper(o, k, t);
     // The dispatcher: the best target this CPU runs.
     s += "int " + f + "(" + parameters(o, k) + ") {\n  const int level = cpu_level();\n";
     for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
@@ -333,54 +655,83 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
   // The registry: a generic call per function, then the table.
   std::string table;
   std::size_t count = 0;
-  std::string last_activation;
   for (const CKernel &k : kernels) {
-    const runtime::KernelInterface &i = k.targets.front();
-    const std::string a = k.activation.name;
-    if (a != last_activation && has_params(k)) {
-      s += "static const char *const " + a + "_param_names[] = {";
-      for (std::size_t n = 0; n < i.param_names.size(); ++n)
-        s += (n ? ", " : "") + c_string(i.param_names[n]);
-      s += "};\nstatic const double " + a + "_param_defaults[] = {";
-      for (std::size_t n = 0; n < i.defaults.size(); ++n)
-        s += (n ? ", " : "") + (i.defaults[n] ? literal(*i.defaults[n]) : std::string("NAN"));
+    const runtime::KernelInterface &i = front(k);
+    const std::string a = k.activation.name, f = function_name(o, k);
+    const auto sc = scalars(k);
+    const std::string T = c_type(k.dtype);
+    // Names of the arrays and the scalar parameters of this function family.
+    std::string per;
+    for (const auto &port : channel_inputs(k))
+      per += (per.empty() ? "" : " ") + port.name;
+    auto name_list = [](const Ports &ports) {
+      std::string l;
+      for (const auto &port : ports)
+        l += (l.empty() ? "" : ", ") + c_string(port.name);
+      return l;
+    };
+    s += "static const char *const " + f + "_inputs[] = {" + name_list(i.inputs) + "};\n";
+    s += "static const char *const " + f + "_outputs[] = {" + name_list(i.outputs) + "};\n";
+    if (!sc.empty()) {
+      s += "static const char *const " + f + "_param_names[] = {";
+      for (std::size_t n = 0; n < sc.size(); ++n)
+        s += (n ? ", " : "") + c_string(sc[n].first);
+      s += "};\nstatic const double " + f + "_param_defaults[] = {";
+      for (std::size_t n = 0; n < sc.size(); ++n)
+        s += (n ? ", " : "") + (sc[n].second ? literal(*sc[n].second) : std::string("NAN"));
       s += "};\n";
     }
-    last_activation = a;
-    std::vector<std::pair<std::string, std::string>> entries{{function_name(o, k), all_targets(k)}};
+    std::vector<std::pair<std::string, std::string>> entries{{f, all_targets(k)}};
     for (const auto &t : k.targets)
-      entries.push_back({function_name(o, k) + "_" + isa(t.target), t.target});
+      entries.push_back({f + "_" + isa(t.target), t.target});
+    const std::size_t n_data = data_inputs(k).size();
     for (const auto &[name, targets] : entries) {
-      s += "static int call_" + name +
-           "(const void *const *in, void *const *out, int64_t n, const double *params) {\n";
+      s += "static int call_" + name + "(const void *const *in, void *const *out, " +
+           (is_channels(k) ? "int64_t outer,\n    int64_t channels, int64_t inner"
+                           : std::string("int64_t n")) +
+           ", const double *params) {\n";
       s += "  if (!in || !out) return " + P + "_ERR_ARGUMENT;\n";
-      std::string args;
-      std::size_t idx = 0;
-      for (std::size_t n = 0; n < i.inputs.size(); ++n)
-        args += "(const " + c_type(k.dtype) + " *)in[" + std::to_string(idx++) + "], ";
-      for (std::size_t n = 0; n < i.outputs.size(); ++n)
-        args += "(" + c_type(k.dtype) + " *)out[" + std::to_string(n) + "], ";
-      args += "n";
-      if (has_params(k)) {
+      std::vector<std::string> args;
+      for (std::size_t n = 0; n < n_data; ++n)
+        args.push_back("(const " + T + " *)in[" + std::to_string(n) + "]");
+      if (!is_grad(k))
+        for (std::size_t n = 0; n < i.outputs.size(); ++n)
+          args.push_back("(" + T + " *)out[" + std::to_string(n) + "]");
+      if (is_channels(k)) {
+        args.insert(args.end(), {"outer", "channels", "inner"});
+      } else {
+        args.push_back("n");
+      }
+      for (std::size_t n = n_data; n < i.inputs.size(); ++n)
+        args.push_back("(const " + T + " *)in[" + std::to_string(n) + "]");
+      if (!sc.empty()) {
         const std::string field = f64_family(k.dtype) ? "double" : "float";
         s += "  " + params_type(o, k) + " p;\n";
-        for (std::size_t n = 0; n < i.param_names.size(); ++n)
-          s += "  p." + i.param_names[n] + " = params ? (" + field + ")params[" +
-               std::to_string(n) + "] : 0;\n";
-        args += ", params ? &p : NULL";
+        for (std::size_t n = 0; n < sc.size(); ++n)
+          s += "  p." + sc[n].first + " = params ? (" + field + ")params[" + std::to_string(n) +
+               "] : 0;\n";
+        args.push_back("params ? &p : NULL");
       } else {
         s += "  (void)params;\n";
       }
-      s += "  return " + name + "(" + args + ");\n}\n";
-      const std::string names = has_params(k) ? a + "_param_names" : "NULL";
-      const std::string defaults = has_params(k) ? a + "_param_defaults" : "NULL";
+      if (is_grad(k))
+        for (std::size_t n = 0; n < i.outputs.size(); ++n)
+          args.push_back("(" + T + " *)out[" + std::to_string(n) + "]");
+      std::string joined;
+      for (const auto &arg : args)
+        joined += (joined.empty() ? "" : ", ") + arg;
+      s += "  return " + name + "(" + joined + ");\n}\n";
+      const std::string names = sc.empty() ? "NULL" : f + "_param_names";
+      const std::string defaults = sc.empty() ? "NULL" : f + "_param_defaults";
       table += "    {" + c_string(name) + ", " + c_string(a) + ", " +
                c_string(ir::print(k.activation.expr)) + ", " +
                c_string(std::string(codegen::to_string(k.role))) + ", " +
+               c_string(std::string(codegen::to_string(i.spec.layout))) + ", " +
                c_string(std::string(codegen::to_string(k.dtype))) + ", " + c_string(targets) +
-               ", " + std::to_string(i.inputs.size()) + ", " + std::to_string(i.outputs.size()) +
-               ", " + std::to_string(i.param_names.size()) + ", " + names + ", " + defaults +
-               ", call_" + name + "},\n";
+               ", " + c_string(per) + ", " + std::to_string(i.inputs.size()) + ", " +
+               std::to_string(i.outputs.size()) + ", " + f + "_inputs, " + f + "_outputs, " +
+               std::to_string(sc.size()) + ", " + names + ", " + defaults + ", " +
+               (is_channels(k) ? "NULL, call_" + name : "call_" + name + ", NULL") + "},\n";
       ++count;
     }
     s += "\n";

@@ -11,7 +11,8 @@
 
 namespace actforge::aot {
 
-/// One C function family: an activation in one role and dtype, compiled for each target.
+/// One C function family: an activation in one role, layout and dtype, compiled for each target
+/// (each KernelInterface's spec says which parameters are per-channel).
 struct CKernel {
   Activation activation;
   codegen::Role role;
@@ -19,7 +20,9 @@ struct CKernel {
   std::vector<runtime::KernelInterface> targets; // least capable first
 };
 
-std::string emit_header(const Options &options, const std::vector<CKernel> &kernels);
+/// `skipped`: sentences naming the roles an activation does not have, for the header.
+std::string emit_header(const Options &options, const std::vector<CKernel> &kernels,
+                        const std::vector<std::string> &skipped);
 std::string emit_source(const Options &options, const std::vector<CKernel> &kernels);
 
 } // namespace actforge::aot

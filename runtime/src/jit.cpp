@@ -10,13 +10,20 @@
 
 #include <HalideRuntime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <unordered_map>
 
 namespace actforge {
+
+namespace {
+// Arrays and scalars one call binds on its stack.
+constexpr std::size_t kMaxBuffers = 16, kMaxOutputs = 8, kStackScalars = 16;
+} // namespace
 
 struct Kernel::Impl {
   std::string name;
@@ -25,11 +32,12 @@ struct Kernel::Impl {
   std::string target;
   halide_type_t type;
   int bytes = 4;
-  int inputs = 1;        // activation inputs: x[, g]
-  int buffer_inputs = 1; // the kernel's input arrays: x[, g], then dy for backward
-  int outputs = 1;
+  int inputs = 1; // activation inputs: x[, g]
+  std::vector<Port> in_ports, out_ports;
+  std::string in_names, out_names; // "x, dy": for messages
   bool params_f64 = false;
-  std::vector<std::pair<std::string, double>> params;
+  std::vector<std::pair<std::string, double>> params; // scalar parameters
+  std::vector<std::string> per_channel;
   runtime::ArgvEntry entry = nullptr;
 };
 
@@ -38,26 +46,31 @@ namespace {
 std::atomic<std::size_t> compiles{0}, disk_loads{0};
 
 struct Key {
-  ir::Expr expr;
-  Role role;
-  DType dtype;
+  codegen::KernelSpec spec; // per_channel and wrt sorted
   std::string target;
   codegen::Schedule schedule;
   std::string name; // not part of the key: the same IR under another name is the same kernel
   bool operator==(const Key &o) const {
-    return expr == o.expr && role == o.role && dtype == o.dtype && target == o.target &&
-           schedule == o.schedule;
+    return spec.expr == o.spec.expr && spec.role == o.spec.role && spec.dtype == o.spec.dtype &&
+           spec.layout == o.spec.layout && spec.per_channel == o.spec.per_channel &&
+           spec.wrt == o.spec.wrt && target == o.target && schedule == o.schedule;
   }
 };
 struct KeyHash {
   std::size_t operator()(const Key &k) const {
-    std::size_t h = k.expr.hash();
+    std::size_t h = k.spec.expr.hash();
+    auto mix = [&h](std::size_t v) { h = h * 1099511628211u ^ v; };
     for (std::size_t v :
-         {static_cast<std::size_t>(k.role), static_cast<std::size_t>(k.dtype),
-          std::hash<std::string>{}(k.target), static_cast<std::size_t>(k.schedule.lanes),
-          static_cast<std::size_t>(k.schedule.unroll),
+         {static_cast<std::size_t>(k.spec.role), static_cast<std::size_t>(k.spec.dtype),
+          static_cast<std::size_t>(k.spec.layout), std::hash<std::string>{}(k.target),
+          static_cast<std::size_t>(k.schedule.lanes), static_cast<std::size_t>(k.schedule.unroll),
           static_cast<std::size_t>(k.schedule.parallel_chunk)})
-      h = h * 1099511628211u ^ v;
+      mix(v);
+    for (const auto &list : {k.spec.per_channel, k.spec.wrt}) {
+      mix(list.size());
+      for (const auto &s : list)
+        mix(std::hash<std::string>{}(s));
+    }
     return h;
   }
 };
@@ -71,32 +84,51 @@ Cache &cache() {
   return *c;
 }
 
+Extent extent_of(codegen::halide::Extent e) {
+  switch (e) {
+  case codegen::halide::Extent::Elements: return Extent::Elements;
+  case codegen::halide::Extent::Channels: return Extent::Channels;
+  case codegen::halide::Extent::One: return Extent::One;
+  }
+  return Extent::Elements;
+}
+
+std::vector<Port> ports_of(const std::vector<codegen::halide::Port> &ports, std::string &names) {
+  std::vector<Port> out;
+  for (const auto &p : ports) {
+    out.push_back({p.name, extent_of(p.extent)});
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  return out;
+}
+
 std::shared_ptr<const Kernel::Impl> load(const Key &key) {
   const auto target = targets::x86::resolve(key.target);
   if (!targets::x86::cpu_supports(target.name))
     throw Error("this CPU cannot run " + target.name + " kernels");
-  const codegen::KernelSpec spec{key.expr, key.role, key.dtype};
-  runtime::LoadedKernel loaded = runtime::load_kernel(key.name, spec, key.schedule, target);
+  runtime::LoadedKernel loaded = runtime::load_kernel(key.name, key.spec, key.schedule, target);
   const runtime::KernelInterface &k = loaded.interface;
-  for (const auto &ports : {k.inputs, k.outputs})
-    for (const auto &port : ports)
-      if (port.extent != codegen::halide::Extent::Elements)
-        throw Error(k.symbol + ": jit kernels take only arrays of n elements (port " + port.name +
-                    " is not)");
   auto impl = std::make_shared<Kernel::Impl>();
   impl->name = k.symbol;
-  impl->spec = spec;
+  impl->spec = key.spec;
   impl->schedule = key.schedule;
   impl->target = target.name;
   impl->type = k.storage;
   impl->bytes = k.storage.bytes();
-  impl->buffer_inputs = static_cast<int>(k.inputs.size());
-  impl->inputs = std::max(1, ir::count_inputs(key.expr));
-  impl->outputs = static_cast<int>(k.outputs.size());
+  impl->inputs = std::max(1, ir::count_inputs(key.spec.expr));
+  impl->in_ports = ports_of(k.inputs, impl->in_names);
+  impl->out_ports = ports_of(k.outputs, impl->out_names);
+  if (k.inputs.size() + k.outputs.size() > kMaxBuffers || k.outputs.size() > kMaxOutputs)
+    throw Error(k.symbol + " takes more arrays than jit kernels bind (" +
+                std::to_string(kMaxBuffers) + " in all, " + std::to_string(kMaxOutputs) +
+                " outputs)");
   impl->params_f64 = k.params_f64;
-  for (std::size_t i = 0; i < k.param_names.size(); ++i)
+  for (std::size_t i = 0; i < k.param_names.size(); ++i) {
+    if (codegen::is_per_channel(key.spec, k.param_names[i])) continue;
     impl->params.emplace_back(k.param_names[i],
                               k.defaults[i].value_or(std::numeric_limits<double>::quiet_NaN()));
+  }
+  impl->per_channel = key.spec.per_channel;
   impl->entry = loaded.entry;
   ++(loaded.from_disk ? disk_loads : compiles);
   return impl;
@@ -106,10 +138,11 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
 
 Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   const auto info = targets::x86::resolve(options.target);
-  Key key{expr,
-          options.role,
-          options.dtype,
-          info.name,
+  codegen::KernelSpec spec{expr,           options.role,        options.dtype,
+                           options.layout, options.per_channel, options.wrt};
+  std::sort(spec.per_channel.begin(), spec.per_channel.end());
+  std::sort(spec.wrt.begin(), spec.wrt.end());
+  Key key{std::move(spec), info.name,
           options.schedule.value_or(
               codegen::default_schedule(info.vector_bits, options.dtype == DType::F64 ? 64 : 32)),
           std::move(name)};
@@ -118,6 +151,7 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
     std::lock_guard<std::mutex> lock(c.mutex);
     if (auto it = c.kernels.find(key); it != c.kernels.end()) return Kernel(it->second);
   }
+  codegen::validate(key.spec);
   codegen::validate(key.schedule);
   // Compile outside the lock: other kernels stay available meanwhile. Two threads asking for
   // the same new kernel may both build it; the first to finish is kept.
@@ -140,41 +174,145 @@ std::size_t jit_disk_load_count() { return disk_loads.load(); }
 const std::string &Kernel::name() const { return impl_->name; }
 Role Kernel::role() const { return impl_->spec.role; }
 DType Kernel::dtype() const { return impl_->spec.dtype; }
+Layout Kernel::layout() const { return impl_->spec.layout; }
 const std::string &Kernel::target() const { return impl_->target; }
 const codegen::Schedule &Kernel::schedule() const { return impl_->schedule; }
 int Kernel::num_inputs() const { return impl_->inputs; }
-int Kernel::num_outputs() const { return impl_->outputs; }
+int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
+const std::vector<Port> &Kernel::input_ports() const { return impl_->in_ports; }
+const std::vector<Port> &Kernel::output_ports() const { return impl_->out_ports; }
 const std::vector<std::pair<std::string, double>> &Kernel::params() const { return impl_->params; }
+const std::vector<std::string> &Kernel::per_channel() const { return impl_->per_channel; }
+
+void Kernel::expect_element_size(std::size_t bytes) const {
+  if (bytes != static_cast<std::size_t>(impl_->bytes))
+    throw Error(impl_->name + " takes " + std::to_string(impl_->bytes) +
+                "-byte elements, got a pointer to " + std::to_string(bytes) + "-byte ones");
+}
+
+namespace {
+
+// One value of storage type `d` as a double, and back (rounded to nearest even).
+double load_value(const void *p, DType d) {
+  switch (d) {
+  case DType::F32: {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case DType::F64: {
+    double v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  case DType::F16:
+  case DType::BF16: {
+    std::uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return d == DType::F16 ? static_cast<double>(Halide::float16_t::make_from_bits(bits))
+                           : static_cast<double>(Halide::bfloat16_t::make_from_bits(bits));
+  }
+  }
+  return 0;
+}
+void store_value(void *p, DType d, double v) {
+  switch (d) {
+  case DType::F32: {
+    const float f = static_cast<float>(v);
+    std::memcpy(p, &f, 4);
+    return;
+  }
+  case DType::F64: std::memcpy(p, &v, 8); return;
+  case DType::F16:
+  case DType::BF16: {
+    const std::uint16_t bits =
+        d == DType::F16 ? Halide::float16_t(v).to_bits() : Halide::bfloat16_t(v).to_bits();
+    std::memcpy(p, &bits, 2);
+    return;
+  }
+  }
+}
+
+// Halide buffers have 32-bit extents and the kernels index with 32-bit offsets: a call covers a
+// block of at most kChunk elements of [outer, C, inner] — whole channel ranges of whole outer
+// rows where they fit, else ranges of channels of one row, else pieces of one channel's row.
+// A block holds at most `max_channels` channels (param_grad accumulates them on the stack).
+constexpr std::int64_t kChunk = std::int64_t{1} << 30;
+constexpr std::int64_t kGroup = 128; // channels per block when param_grad sums several blocks
+
+struct Tiling {
+  std::int64_t no, nc, ni; // block extents along outer, channels, inner
+
+  Tiling(const Shape &s, std::int64_t max_channels) {
+    ni = std::min(s.inner, kChunk);
+    nc = std::min({s.channels, max_channels, s.inner >= kChunk ? 1 : kChunk / s.inner});
+    no = s.channels * s.inner <= kChunk ? kChunk / (s.channels * s.inner) : 1;
+    no = std::min(no, s.outer);
+  }
+  bool single(const Shape &s) const { return no == s.outer && nc == s.channels && ni == s.inner; }
+};
+
+std::string shape_text(const Shape &s) {
+  return s.layout == Layout::Flat
+             ? "n = " + std::to_string(s.inner)
+             : "[outer, channels, inner] = [" + std::to_string(s.outer) + ", " +
+                   std::to_string(s.channels) + ", " + std::to_string(s.inner) + "]";
+}
+
+} // namespace
 
 void Kernel::run(std::span<const void *const> inputs, std::span<void *const> outputs,
-                 std::int64_t n, const Params &params) const {
+                 const Shape &shape, const Params &params) const {
   const Impl &k = *impl_;
-  if (inputs.size() != static_cast<std::size_t>(k.buffer_inputs) ||
-      outputs.size() != static_cast<std::size_t>(k.outputs))
-    throw Error(k.name + " takes " + std::to_string(k.buffer_inputs) + " inputs and " +
-                std::to_string(k.outputs) + " outputs, got " + std::to_string(inputs.size()) +
-                " and " + std::to_string(outputs.size()));
-  if (n < 0) throw Error(k.name + ": n must be >= 0, got " + std::to_string(n));
+  // --- What the caller gave: counts, shape, pointers, parameters.
+  if (inputs.size() != k.in_ports.size())
+    throw Error(k.name + " takes " + std::to_string(k.in_ports.size()) + " input arrays (" +
+                k.in_names + "), got " + std::to_string(inputs.size()));
+  if (outputs.size() != k.out_ports.size())
+    throw Error(k.name + " takes " + std::to_string(k.out_ports.size()) + " output arrays (" +
+                k.out_names + "), got " + std::to_string(outputs.size()));
+  const bool channels = k.spec.layout == Layout::Channels;
+  if (shape.layout != k.spec.layout)
+    throw Error(k.name + (channels ? " has the channel layout: give its size as "
+                                     "Shape::with_channels(outer, channels, inner)"
+                                   : " is flat: give its size as n elements (Shape::flat)"));
+  if (shape.outer < 0 || shape.channels < 0 || shape.inner < 0)
+    throw Error(k.name + ": sizes must be >= 0, got " + shape_text(shape));
+  std::int64_t elements = 0;
+  if (__builtin_mul_overflow(shape.outer, shape.channels, &elements) ||
+      __builtin_mul_overflow(elements, shape.inner, &elements))
+    throw Error(k.name + ": " + shape_text(shape) + " has more than 2^63 elements");
+  auto check_pointer = [&](const void *p, const Port &port, bool input) {
+    const std::int64_t count = port.extent == Extent::Elements   ? elements
+                               : port.extent == Extent::Channels ? shape.channels
+                                                                 : 1;
+    if (!p && count > 0)
+      throw Error(k.name + ": " + (input ? "input" : "output") + " '" + port.name + "' is null");
+  };
+  for (std::size_t b = 0; b < inputs.size(); ++b)
+    check_pointer(inputs[b], k.in_ports[b], true);
+  for (std::size_t b = 0; b < outputs.size(); ++b)
+    check_pointer(outputs[b], k.out_ports[b], false);
   for (const auto &[name, value] : params) {
     bool known = false;
     for (const auto &p : k.params)
       known = known || p.first == name;
-    if (!known) throw Error(k.name + " has no parameter '" + name + "'");
+    if (known) continue;
+    for (const auto &p : k.per_channel)
+      if (p == name)
+        throw Error(k.name + ": parameter '" + name +
+                    "' is per-channel: pass its values as the input array '" + name + "'");
+    throw Error(k.name + " has no parameter '" + name + "'");
   }
 
-  // Everything the entry reads lives on this stack frame: buffers, dimensions, scalars, argv.
-  constexpr std::size_t kMaxBuffers = 8, kStackScalars = 16;
+  // --- Everything the entry reads lives on this stack frame: buffers, dimensions, scalars, argv.
   union Scalar {
     float f32;
     double f64;
   };
-  Scalar stack_scalars[kStackScalars];
-  std::vector<Scalar> heap_scalars;
-  Scalar *scalars = stack_scalars;
-  if (k.params.size() > kStackScalars) {
-    heap_scalars.resize(k.params.size());
-    scalars = heap_scalars.data();
-  }
+  if (k.params.size() > kStackScalars)
+    throw Error(k.name + ": more than " + std::to_string(kStackScalars) + " scalar parameters");
+  Scalar scalars[kStackScalars];
   for (std::size_t i = 0; i < k.params.size(); ++i) {
     auto it = params.find(k.params[i].first);
     const double value = it != params.end() ? it->second : k.params[i].second;
@@ -185,41 +323,131 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     else
       scalars[i].f32 = static_cast<float>(value);
   }
-  const std::size_t buffers = inputs.size() + outputs.size();
-  halide_dimension_t dims[kMaxBuffers];
-  halide_buffer_t bufs[kMaxBuffers];
-  void *stack_argv[kMaxBuffers + kStackScalars];
-  std::vector<void *> heap_argv;
-  void **argv = stack_argv;
-  if (k.params.size() > kStackScalars) {
-    heap_argv.resize(buffers + k.params.size());
-    argv = heap_argv.data();
+  const bool grad = k.spec.role == Role::ParamGrad;
+  if (elements == 0) {
+    // Nothing to read. A sum over no elements is 0 (all-zero bits in every storage type).
+    if (grad)
+      for (std::size_t b = 0; b < outputs.size(); ++b) {
+        const bool per_channel = k.out_ports[b].extent == Extent::Channels;
+        std::memset(outputs[b], 0,
+                    static_cast<std::size_t>((per_channel ? shape.channels : 1) * k.bytes));
+      }
+    return;
   }
+
+  const std::size_t n_in = inputs.size(), n_buf = inputs.size() + outputs.size();
+  halide_dimension_t dims[kMaxBuffers][3];
+  halide_buffer_t bufs[kMaxBuffers];
+  void *argv[kMaxBuffers + kStackScalars];
+  auto port_of = [&](std::size_t b) -> const Port & {
+    return b < n_in ? k.in_ports[b] : k.out_ports[b - n_in];
+  };
   // Halide's argument order: input buffers, scalars, output buffers.
-  for (std::size_t b = 0; b < buffers; ++b) {
-    dims[b] = halide_dimension_t(0, 0, 1);
+  for (std::size_t b = 0; b < n_buf; ++b) {
     bufs[b] = halide_buffer_t{};
     bufs[b].type = k.type;
-    bufs[b].dimensions = 1;
-    bufs[b].dim = &dims[b];
-    argv[b < inputs.size() ? b : b + k.params.size()] = &bufs[b];
+    bufs[b].dimensions = channels && port_of(b).extent == Extent::Elements ? 3 : 1;
+    bufs[b].dim = dims[b];
+    argv[b < n_in ? b : b + k.params.size()] = &bufs[b];
   }
   for (std::size_t i = 0; i < k.params.size(); ++i)
-    argv[inputs.size() + i] = &scalars[i];
+    argv[n_in + i] = &scalars[i];
 
-  // Halide buffers have 32-bit extents: larger arrays go through in chunks.
-  constexpr std::int64_t kChunk = std::int64_t{1} << 30;
-  for (std::int64_t start = 0; start < n; start += kChunk) {
-    const std::int64_t offset = start * k.bytes;
-    for (std::size_t b = 0; b < buffers; ++b) {
-      const void *base = b < inputs.size() ? inputs[b] : outputs[b - inputs.size()];
-      bufs[b].host = static_cast<std::uint8_t *>(const_cast<void *>(base)) + offset;
-      dims[b].extent = static_cast<std::int32_t>(std::min(kChunk, n - start));
+  Tiling tiling(shape, std::numeric_limits<std::int64_t>::max());
+  const bool single = tiling.single(shape);
+  bool grouped = false; // param_grad with per-channel gradients over several blocks
+  if (grad && !single)
+    for (const Port &p : k.out_ports)
+      grouped = grouped || p.extent == Extent::Channels;
+  if (grouped) tiling = Tiling(shape, kGroup);
+
+  // param_grad over several blocks: each block's results land in `slot` and are summed in f64.
+  alignas(8) unsigned char slot[kMaxOutputs][kGroup * 8];
+  double sum[kMaxOutputs][kGroup];
+  const std::size_t n_out = outputs.size();
+
+  auto call = [&](std::int64_t o, std::int64_t c, std::int64_t i, std::int64_t no, std::int64_t nc,
+                  std::int64_t ni) {
+    const std::int64_t start = (o * shape.channels + c) * shape.inner + i;
+    for (std::size_t b = 0; b < n_buf; ++b) {
+      const Port &port = port_of(b);
+      const void *base = b < n_in ? inputs[b] : outputs[b - n_in];
+      std::int64_t offset = 0, extent = 1;
+      if (port.extent == Extent::Elements) {
+        offset = start, extent = no * nc * ni;
+      } else if (port.extent == Extent::Channels) {
+        offset = c, extent = nc;
+      }
+      if (b >= n_in && grad && !single) base = slot[b - n_in], offset = 0; // a partial result
+      bufs[b].host = static_cast<std::uint8_t *>(const_cast<void *>(base)) + offset * k.bytes;
+      if (bufs[b].dimensions == 3) {
+        dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(ni), 1);
+        dims[b][1] = halide_dimension_t(0, static_cast<std::int32_t>(nc),
+                                        static_cast<std::int32_t>(nc > 1 ? shape.inner : ni));
+        dims[b][2] = halide_dimension_t(
+            0, static_cast<std::int32_t>(no),
+            static_cast<std::int32_t>(no > 1 ? shape.channels * shape.inner : ni * nc));
+      } else {
+        dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(extent), 1);
+      }
     }
     if (const int rc = k.entry(argv); rc != 0)
       throw Error(k.name + " failed (Halide error " + std::to_string(rc) +
                   "): " + runtime::last_runtime_error());
+    if (!grad || single) return;
+    for (std::size_t b = 0; b < n_out; ++b) {
+      const bool per_channel = k.out_ports[b].extent == Extent::Channels;
+      for (std::int64_t j = 0; j < (per_channel ? nc : 1); ++j)
+        sum[b][j] += load_value(slot[b] + j * k.bytes, k.spec.dtype);
+    }
+  };
+
+  double scalar_sum[kMaxOutputs] = {};
+  for (std::int64_t c = 0; c < shape.channels; c += tiling.nc) {
+    const std::int64_t nc = std::min(tiling.nc, shape.channels - c);
+    for (std::size_t b = 0; b < n_out; ++b)
+      std::fill_n(sum[b], kGroup, 0.0);
+    for (std::int64_t o = 0; o < shape.outer; o += tiling.no)
+      for (std::int64_t i = 0; i < shape.inner; i += tiling.ni)
+        call(o, c, i, std::min(tiling.no, shape.outer - o), nc,
+             std::min(tiling.ni, shape.inner - i));
+    if (!grad || single) continue;
+    for (std::size_t b = 0; b < n_out; ++b) {
+      if (k.out_ports[b].extent == Extent::One) {
+        scalar_sum[b] += sum[b][0];
+        continue;
+      }
+      for (std::int64_t j = 0; j < nc; ++j)
+        store_value(static_cast<std::uint8_t *>(outputs[b]) + (c + j) * k.bytes, k.spec.dtype,
+                    sum[b][j]);
+    }
   }
+  if (grad && !single)
+    for (std::size_t b = 0; b < n_out; ++b)
+      if (k.out_ports[b].extent == Extent::One)
+        store_value(outputs[b], k.spec.dtype, scalar_sum[b]);
+}
+
+Params Kernel::param_grad_values(std::span<const void *const> inputs, std::int64_t n,
+                                 const Params &params) const {
+  const Impl &k = *impl_;
+  if (k.spec.role != Role::ParamGrad)
+    throw Error(k.name + " is a " + std::string(codegen::to_string(k.spec.role)) +
+                " kernel, not param_grad");
+  if (k.spec.layout != Layout::Flat || inputs.size() != k.in_ports.size())
+    throw Error(k.name +
+                ": param_grad(x, dy, n) is for flat kernels of one input; call run() "
+                "with its arrays (" +
+                k.in_names + ")");
+  alignas(8) unsigned char slots[kMaxOutputs][8];
+  void *out[kMaxOutputs];
+  for (std::size_t b = 0; b < k.out_ports.size(); ++b)
+    out[b] = slots[b];
+  run(inputs, std::span<void *const>(out, k.out_ports.size()), Shape::flat(n), params);
+  Params grads;
+  for (std::size_t b = 0; b < k.out_ports.size(); ++b)
+    grads[k.out_ports[b].name.substr(1)] = load_value(slots[b], k.spec.dtype); // d<p> -> p
+  return grads;
 }
 
 } // namespace actforge

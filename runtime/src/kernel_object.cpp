@@ -20,8 +20,13 @@ namespace actforge::runtime {
 std::string kernel_name(const std::string &activation, const codegen::KernelSpec &spec,
                         const std::string &target, const codegen::Schedule &schedule) {
   const std::string isa = target.substr(target.rfind('-') + 1); // avx2 / avx512
-  return activation + "_" + std::string(codegen::short_name(spec.role)) + "_" +
-         std::string(codegen::to_string(spec.dtype)) + "_" + isa + "_" + schedule.describe();
+  return kernel_stem(activation, spec) + "_" + isa + "_" + schedule.describe();
+}
+
+std::string kernel_stem(const std::string &activation, const codegen::KernelSpec &spec) {
+  return activation + "_" + std::string(codegen::short_name(spec.role)) +
+         (spec.layout == codegen::Layout::Channels ? "_ch_" : "_") +
+         std::string(codegen::to_string(spec.dtype));
 }
 
 KernelInterface describe_kernel(const std::string &activation, const codegen::KernelSpec &spec,

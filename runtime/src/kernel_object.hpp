@@ -31,9 +31,14 @@ struct KernelInterface {
   bool params_f64 = false;                     // scalars are double (else float)
 };
 
-/// "swish_bwd_f32_avx512_v16u2p0": activation, role, dtype, target, schedule.
+/// "swish_bwd_f32_avx512_v16u2p0": activation, role, layout, dtype, target, schedule — the
+/// stem, then the target's ISA and the schedule.
 std::string kernel_name(const std::string &activation, const codegen::KernelSpec &spec,
                         const std::string &target, const codegen::Schedule &schedule);
+
+/// "swish_bwd_f32", "prelu_pgrad_ch_f32": activation, role (fwd, bwd, bwdy, pgrad), "_ch" for
+/// the channel layout, dtype. The names of AOT C functions.
+std::string kernel_stem(const std::string &activation, const codegen::KernelSpec &spec);
 
 /// What a kernel's interface is without building it: symbol, spec, schedule, target, storage,
 /// parameters. Ports and the scalar type are left for compile_kernel_object() to fill in.

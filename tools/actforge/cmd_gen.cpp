@@ -13,17 +13,22 @@ constexpr const char *kHelp = R"help(usage: actforge gen NAME|EXPR|NAME=EXPR... 
 Generates kernels ahead of time for C and C++ hosts. Each activation is a library name (swish),
 an expression ("x*tanh(softplus(x))", named expr_ and 8 hex digits of its hash), or a named
 expression (mish="x*tanh(softplus(x))"). DIR receives:
-  PREFIX_kernels.h      the C ABI: int PREFIX_swish_fwd_f32(const float *x, float *y,
-                        int64_t n, const PREFIX_swish_params *p) and the backward forms,
-                        error codes, the registry (PREFIX_find_kernel)
+  PREFIX_kernels.h      the C ABI, documented: int PREFIX_swish_fwd_f32(const float *x,
+                        float *y, int64_t n, const PREFIX_swish_params *p), the other roles
+                        (bwd, bwdy, pgrad) and layouts (_ch), error codes, the registry
   PREFIX_kernels.c      the wrappers, the run-time CPU dispatch, the registry
   libPREFIX_kernels.a   the kernel objects and one Halide runtime (also written separately)
-Link the archive and compile the .c. The same arguments give byte-identical files.
+Link the archive and compile the .c. The same arguments give byte-identical files. A role an
+activation lacks (param_grad without parameters, backward_from_output where f' is not a function
+of f) is skipped, and the header says so.
 
   --out DIR            where to write (created if missing)
   --target T[,T...]    host, x86-64-avx2, x86-64-avx512 (default host)
-  --role R[,R...]      forward, backward, backward_from_output (default forward,backward)
+  --role R[,R...]      forward, backward, backward_from_output, param_grad
+                       (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
+  --layout L[,L...]    flat (n elements), channels ([outer, C, inner]) (default flat)
+  --per-channel P[,P...]  parameters that take C values in the channel layout
   --name PREFIX        the prefix of C names and files (default actforge)
   --quiet              print nothing on success (else the files written)
 )help";
@@ -42,8 +47,9 @@ std::vector<std::string> split(const std::string &list) {
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--help", "--quiet"},
-                  {"--out", "--target", "--role", "--dtype", "--name"});
+  const Args args(
+      argv, {"--help", "--quiet"},
+      {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -72,6 +78,12 @@ int cmd_gen(const std::vector<std::string> &argv) {
     for (const auto &s : split(*d))
       options.dtypes.push_back(codegen::parse_dtype(s));
   }
+  if (auto l = args.option("--layout")) {
+    options.layouts.clear();
+    for (const auto &s : split(*l))
+      options.layouts.push_back(codegen::parse_layout(s));
+  }
+  if (auto p = args.option("--per-channel")) options.per_channel = split(*p);
   if (auto n = args.option("--name")) options.prefix = *n;
   const auto files = aot::generate(options, *out);
   if (!args.flag("--quiet"))

@@ -7,13 +7,20 @@
 //   "x86-64-avx512"}; aot::generate(o, "out/");   // out/actforge_kernels.h, .c,
 //   libactforge_kernels.a, objects
 //
-// The C ABI (actforge_kernels.h): per activation A, role R (fwd, bwd, bwdy) and dtype D,
-//   int actforge_A_R_D(const T *x[, const T *g][, const T *dy], T *out..., int64_t n,
-//                      const actforge_A_params *p);          // p only when A has parameters
-// T is float, double, or uint16_t (f16/bf16 storage). p == NULL means the defaults. Returns 0 or
-// an error code (ACTFORGE_ERR_*). With several targets, actforge_A_R_D picks the best one this
-// CPU runs (cpuid) and actforge_A_R_D_avx2 / _avx512 call one target; a target the CPU lacks
-// returns ACTFORGE_ERR_CPU, never an illegal instruction. A registry finds kernels by name:
+// The C ABI (actforge_kernels.h): per activation A, role R (fwd, bwd, bwdy, pgrad), layout and
+// dtype D (T is float, double, or uint16_t for f16/bf16 storage):
+//   int actforge_A_fwd_D(const T *x[, const T *g], T *y, int64_t n, const actforge_A_params *p);
+//   int actforge_A_bwd_D(const T *x[, const T *g], const T *dy, T *dx[, T *dg], int64_t n, p);
+//   int actforge_A_bwdy_D(const T *y, const T *dy, T *dx, int64_t n, p);
+//   int actforge_A_pgrad_D(const T *x[, const T *g], const T *dy, int64_t n, p, T *dbeta...);
+// p only when A has parameters; p == NULL means the defaults. The channel layout [outer, C,
+// inner] (Options::layouts) names its functions A_R_ch_D and takes `int64_t outer, int64_t
+// channels, int64_t inner` instead of n, then one `const T *name` of C values per per-channel
+// parameter, then the scalar parameters (actforge_A_ch_params when some are per-channel);
+// param_grad writes C values for a per-channel parameter, one for a scalar one. Returns 0 or an
+// error code (ACTFORGE_ERR_*). With several targets, each function picks the best one this CPU
+// runs (cpuid) and its _avx2 / _avx512 forms call one target; a target the CPU lacks returns
+// ACTFORGE_ERR_CPU, never an illegal instruction. A registry finds kernels by name:
 // actforge_find_kernel("swish_fwd_f32"). Generation is deterministic: the same options give
 // byte-identical files.
 #pragma once
@@ -43,6 +50,9 @@ struct Options {
   std::vector<std::string> targets = {"host"}; // host resolves to this machine's best target
   std::vector<codegen::Role> roles = {codegen::Role::Forward, codegen::Role::Backward};
   std::vector<codegen::DType> dtypes = {codegen::DType::F32};
+  std::vector<codegen::Layout> layouts = {codegen::Layout::Flat};
+  /// Parameters that take C values in the channel layout, for each activation that has them.
+  std::vector<std::string> per_channel = {};
   std::string prefix = "actforge";                   // C identifiers and file names start with it
   std::string generator = "actforge::aot::generate"; // named in each file's first line
 };
@@ -54,7 +64,9 @@ struct Options {
 ///   <prefix>_runtime.o     the Halide runtime, built for the least capable target (one runtime
 ///                          per program: every target's kernels share it)
 ///   lib<prefix>_kernels.a  the objects and the runtime in one archive
-/// Returns the file names written, in order. Throws actforge::Error.
+/// A role an activation does not have (param_grad without parameters, backward_from_output
+/// without a from-output derivative) is skipped, and the header says so. Returns the file names
+/// written, in order. Throws actforge::Error.
 std::vector<std::string> generate(const Options &options, const std::string &out_dir);
 
 } // namespace actforge::aot

@@ -3,14 +3,22 @@
 //   auto fwd = actforge::jit("swish");                                  // library name
 //   auto bwd = actforge::jit("x * sigmoid(beta * x), beta=1", {.role = Role::Backward});
 //   fwd.forward(x, y, n);  bwd.backward(x, dy, dx, n, {{"beta", 1.5}});
+//   auto pg = actforge::jit("swish", {.role = Role::ParamGrad});
+//   double dbeta = pg.param_grad(x, dy, n).at("beta");                  // Σ dy·∂f/∂beta
+//
+// Every role (forward, backward, backward_from_output, param_grad) and both layouts: flat n
+// elements, or [outer, C, inner] (NCHW: outer = N, inner = H·W) where a parameter may take one
+// value per channel (JitOptions::per_channel). Kernel::input_ports() / output_ports() say which
+// arrays a kernel takes; Kernel::run() is the general call.
 //
 // A Kernel is immutable and thread-safe; calls from many threads may share it. jit() keeps
-// compiled kernels in a process-wide cache keyed by (canonical expression, role, dtype, target,
-// schedule): asking again costs a lookup. Compiled code is also kept on disk, in a private
-// directory ($XDG_CACHE_HOME/actforge, ~/.cache/actforge; ACTFORGE_CACHE_DIR overrides,
-// ACTFORGE_NO_DISK_CACHE=1 disables), checked by a content hash before it is loaded, so a new
-// process gets a known kernel in about a millisecond. Kernels are linked with the system linker
-// (`ld` on PATH). Errors throw actforge::Error; nothing aborts the host.
+// compiled kernels in a process-wide cache keyed by (canonical expression, role, dtype, layout,
+// per-channel and wrt parameters, target, schedule): asking again costs a lookup. Compiled code is
+// also kept on disk, in a private directory ($XDG_CACHE_HOME/actforge, ~/.cache/actforge;
+// ACTFORGE_CACHE_DIR overrides, ACTFORGE_NO_DISK_CACHE=1 disables), checked by a content hash
+// before it is loaded, so a new process gets a known kernel in about a millisecond. Kernels are
+// linked with the system linker (`ld` on PATH). Errors throw actforge::Error; nothing aborts the
+// host.
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -19,6 +27,7 @@
 #include "actforge/ir/expr.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,54 +39,119 @@
 namespace actforge {
 
 using codegen::DType;
+using codegen::Layout;
 using codegen::Role;
 
 struct JitOptions {
   Role role = Role::Forward;
   DType dtype = DType::F32;
-  std::string target = "host";               // host, x86-64-avx2, x86-64-avx512
-  std::optional<codegen::Schedule> schedule; // default: the target's natural schedule
+  std::string target = "host";                              // host, x86-64-avx2, x86-64-avx512
+  std::optional<codegen::Schedule> schedule = std::nullopt; // default: the target's natural one
+  Layout layout = Layout::Flat; // Channels: calls take (outer, C, inner)
+  /// Parameters given as C values (one per channel) instead of a scalar; Layout::Channels only.
+  std::vector<std::string> per_channel = {};
+  /// param_grad: the parameters to differentiate by; empty means all of them.
+  std::vector<std::string> wrt = {};
 };
 
-/// Parameter values by name; a parameter left out takes its default.
+/// Scalar parameter values by name; a parameter left out takes its default.
 using Params = std::map<std::string, double, std::less<>>;
+
+/// The size of one call: n elements (Layout::Flat), or [outer, channels, inner] with element
+/// (o, c, i) at (o·channels + c)·inner + i (Layout::Channels).
+struct Shape {
+  Layout layout = Layout::Flat;
+  std::int64_t outer = 1, channels = 1, inner = 0;
+
+  static constexpr Shape flat(std::int64_t n) { return {Layout::Flat, 1, 1, n}; }
+  static constexpr Shape with_channels(std::int64_t outer, std::int64_t channels,
+                                       std::int64_t inner) {
+    return {Layout::Channels, outer, channels, inner};
+  }
+};
+
+/// How many values an array of a kernel holds, relative to the call's Shape.
+enum class Extent {
+  Elements, // every element: n, or outer·channels·inner
+  Channels, // one per channel: a per-channel parameter or its gradient
+  One,      // one value: the gradient of a scalar parameter
+};
+struct Port {
+  std::string name; // x, g, y, dy, dx, dg, d<param>, or a per-channel parameter's name
+  Extent extent = Extent::Elements;
+};
 
 class Kernel {
 public:
-  /// The kernel's name: activation, role, dtype, target, schedule (swish_bwd_f32_avx512_v16u2p0).
+  /// The kernel's name: activation, role, layout (_ch), dtype, target, schedule
+  /// (swish_bwd_f32_avx512_v16u2p0, prelu_pgrad_ch_f32_avx2_v8u2p0).
   const std::string &name() const;
   Role role() const;
   DType dtype() const;
+  Layout layout() const;
   const std::string &target() const;
   const codegen::Schedule &schedule() const;
   int num_inputs() const;  // 1, or 2 for gated activations (x, g)
-  int num_outputs() const; // forward: 1; backward: one gradient per input
-  /// Parameter names (sorted) and their defaults (NaN where a value is required).
+  int num_outputs() const; // the number of output arrays: output_ports().size()
+  /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output), then dy for
+  /// the backward roles and param_grad, then the per-channel parameters by name. Outputs: y;
+  /// dx[, dg]; or d<p> for each differentiated parameter by name (param_grad).
+  const std::vector<Port> &input_ports() const;
+  const std::vector<Port> &output_ports() const;
+  /// Scalar parameter names (sorted) and their defaults (NaN where a value is required): the
+  /// ones a Params map sets. Per-channel parameters are arrays among the inputs.
   const std::vector<std::pair<std::string, double>> &params() const;
+  const std::vector<std::string> &per_channel() const;
 
-  /// The general call: `inputs` are x[, g] (then dy for backward), `outputs` are y or dx[, dg],
-  /// each of `n` elements of dtype(). Outputs may alias the matching input (in place). Any
-  /// n >= 0, any alignment.
-  void run(std::span<const void *const> inputs, std::span<void *const> outputs, std::int64_t n,
+  /// The general call: one pointer per input_ports() and per output_ports(), each to the number
+  /// of dtype() values its Extent says. Elementwise outputs may alias the matching input (in
+  /// place). Any size, any alignment; arrays of more than 2^30 elements go through in pieces
+  /// (param_grad sums the pieces' results in f64). Throws actforge::Error naming the argument
+  /// that is wrong. Allocates nothing.
+  void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
            const Params &params = {}) const;
+  /// Flat kernels: n elements.
+  void run(std::span<const void *const> inputs, std::span<void *const> outputs, std::int64_t n,
+           const Params &params = {}) const {
+    run(inputs, outputs, Shape::flat(n), params);
+  }
+  void run(std::initializer_list<const void *> inputs, std::initializer_list<void *> outputs,
+           const Shape &shape, const Params &params = {}) const {
+    run(std::span<const void *const>(inputs.begin(), inputs.size()),
+        std::span<void *const>(outputs.begin(), outputs.size()), shape, params);
+  }
 
-  // Typed forms for one-input activations.
+  // Typed forms for flat kernels of one-input activations.
   template <class T> void forward(const T *x, T *y, std::int64_t n, const Params &p = {}) const {
-    const void *in[] = {x};
-    void *out[] = {y};
-    run(in, out, n, p);
+    expect_element_size(sizeof(T));
+    run({x}, {y}, Shape::flat(n), p);
   }
   template <class T>
   void backward(const T *x, const T *dy, T *dx, std::int64_t n, const Params &p = {}) const {
+    expect_element_size(sizeof(T));
+    run({x, dy}, {dx}, Shape::flat(n), p);
+  }
+  template <class T>
+  void backward_from_output(const T *y, const T *dy, T *dx, std::int64_t n,
+                            const Params &p = {}) const {
+    expect_element_size(sizeof(T));
+    run({y, dy}, {dx}, Shape::flat(n), p);
+  }
+  /// Σ dy·∂f/∂p over the n elements, for every parameter p the kernel differentiates by.
+  template <class T>
+  Params param_grad(const T *x, const T *dy, std::int64_t n, const Params &p = {}) const {
+    expect_element_size(sizeof(T));
     const void *in[] = {x, dy};
-    void *out[] = {dx};
-    run(in, out, n, p);
+    return param_grad_values(in, n, p);
   }
 
   struct Impl;
   explicit Kernel(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
 private:
+  void expect_element_size(std::size_t bytes) const;
+  Params param_grad_values(std::span<const void *const> inputs, std::int64_t n,
+                           const Params &params) const;
   std::shared_ptr<const Impl> impl_;
 };
 
