@@ -15,11 +15,19 @@ namespace {
 constexpr const char *kHelp =
     R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...] [--json]
 
-With --target, compiles the forward and backward kernels of each activation for T (host,
-x86-64-avx2, x86-64-avx512), runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64
-patterns) plus the special values, and reports the max ULP against the long-double reference:
-piecewise-linear kernels must equal their formula evaluated in the compute type, transcendental
-ones be within 4 ULP (forward) and 8 ULP (backward). Targets this CPU lacks are skipped.
+With --target, compiles the kernels of each activation for T (host, x86-64-avx2,
+x86-64-avx512) — forward, backward (backward_g for gated activations, whose x and g run over
+scrambled pairs of the sample), and backward_from_output where f' is a function of f's output —
+runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64 patterns) plus the special
+values, and reports the max ULP against the long-double reference: piecewise-linear kernels must
+equal their formula evaluated in the compute type, transcendental ones be within 4 ULP (forward)
+and 8 ULP (backward; or absolutely within 2^-p max(1,|dy|) where the true value is below 2^(4-p)).
+f64 kernels may instead stay within the first-order error bound of evaluating the same formula
+in f64 (the long-double reference has only 11 more bits; near a root of a cancelling sum no f64
+evaluation holds a few ulps); the notes count such points. Each backward kernel also meets
+central differences of the long-double forward formula (max_rel_err: relative, where
+|f'| >= 2^-10, away from kinks; at most 16 ulp of the dtype, f64 1e-9). Targets this CPU lacks
+are skipped.
 
 Without --target (or with --reference), checks the long-double reference itself:
   forward            values against the golden oracle (50-digit values that share none of our
@@ -45,8 +53,8 @@ Exit code 0 when every check passes, 1 when one fails, 2 on bad usage or input.
 )";
 
 void print_table(const std::vector<check::Record> &records) {
-  std::printf("%-16s %-22s %-6s %10s %12s %7s  %s\n", "activation", "role", "status", "max_ulp",
-              "max_rel_err", "points", "notes");
+  std::printf("%-16s %-22s %-5s %-6s %10s %12s %7s  %s\n", "activation", "role", "dtype", "status",
+              "max_ulp", "max_rel_err", "points", "notes");
   for (const auto &r : records) {
     auto fig = [](const std::optional<double> &v, const char *f) {
       if (!v) return std::string("-");
@@ -56,8 +64,8 @@ void print_table(const std::vector<check::Record> &records) {
     };
     const std::string name =
         r.activation.size() > 16 ? r.activation.substr(0, 13) + "..." : r.activation;
-    std::printf("%-16s %-22s %-6s %10s %12s %7s  %s\n", name.c_str(), r.role.c_str(),
-                check::to_string(r.status), fig(r.max_ulp, "%.3g").c_str(),
+    std::printf("%-16s %-22s %-5s %-6s %10s %12s %7s  %s\n", name.c_str(), r.role.c_str(),
+                r.dtype.c_str(), check::to_string(r.status), fig(r.max_ulp, "%.3g").c_str(),
                 fig(r.max_rel_grad_err, "%.2e").c_str(),
                 r.points ? std::to_string(*r.points).c_str() : "-", r.reason.c_str());
   }
