@@ -1,5 +1,7 @@
 // Numerics pinned where formulas cancel or overflow: u - tanh(u) (tanhshrink) in the reference and
 // in every dtype's kernels, its derivative tanh², and gelu_tanh's f64 derivative at huge x.
+#include "actforge/codegen/halide/lower.hpp"
+#include "actforge/codegen/halide/pipeline.hpp"
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/dsl/scalar.hpp"
 #include "actforge/ir/differentiate.hpp"
@@ -15,6 +17,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace actforge {
@@ -183,6 +187,100 @@ TEST(GeluTanhKernel, F64DerivativeHasItsLimitsAtHugeX) {
     EXPECT_EQ(run_one(bwd, Role::Backward, DType::F64, x), 1.0L) << x;
   for (long double x : {-1e200L, static_cast<long double>(-DBL_MAX)})
     EXPECT_EQ(run_one(bwd, Role::Backward, DType::F64, x), 0.0L) << x;
+}
+
+/// The activation's long-double reference at x as stored in `dtype`.
+long double reference(const char *name, DType dtype, long double x) {
+  const dsl::Entry *e = dsl::find_activation(name);
+  return ir::Program(e->expr)(stored(dtype, x));
+}
+
+struct FamilyPoint {
+  const char *name;
+  DType dtype;
+  long double x;
+};
+
+// The x·f(x) family computes its forward kernels in the storage's own arithmetic (f32 for f32)
+// since primitive arguments travel as double words and the products are scaled: pinned where the
+// argument's rounding was amplified (gelu's erfc at x = -20, -37) and where f(x) is subnormal
+// while x·f(x) is normal (silu at -95 in f32 and -711 in f64, quick_gelu at -88 in f32).
+class FamilyForward : public testing::TestWithParam<FamilyPoint> {};
+
+TEST_P(FamilyForward, WithinFourUlp) {
+  const FamilyPoint p = GetParam();
+  const Kernel fwd = jit(p.name, options(Role::Forward, p.dtype));
+  const long double want = reference(p.name, p.dtype, p.x);
+  const long double got = run_one(fwd, Role::Forward, p.dtype, p.x);
+  EXPECT_LE(runtime::ulp_error(got, want, p.dtype), 4.0)
+      << p.name << "(" << p.x << ") = " << got << ", want " << want;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tails, FamilyForward,
+    testing::Values(
+        FamilyPoint{"gelu", DType::F32, -20}, FamilyPoint{"gelu", DType::F32, -37},
+        FamilyPoint{"gelu", DType::F32, -13.2L}, FamilyPoint{"gelu", DType::F32, -9},
+        FamilyPoint{"gelu", DType::F64, -20}, FamilyPoint{"gelu", DType::F64, -37},
+        FamilyPoint{"gelu", DType::F64, -37.78125L}, FamilyPoint{"gelu_tanh", DType::F32, -5.5L},
+        FamilyPoint{"gelu_tanh", DType::F64, -21.25L}, FamilyPoint{"silu", DType::F32, -95},
+        FamilyPoint{"silu", DType::F32, -90}, FamilyPoint{"silu", DType::F64, -711},
+        FamilyPoint{"silu", DType::F64, -740}, FamilyPoint{"swish", DType::F64, -716},
+        FamilyPoint{"quick_gelu", DType::F32, -88}, FamilyPoint{"quick_gelu", DType::F32, -54},
+        FamilyPoint{"quick_gelu", DType::F64, -421}, FamilyPoint{"mish", DType::F32, -95},
+        FamilyPoint{"mish", DType::F64, -711}),
+    [](const testing::TestParamInfo<FamilyPoint> &p) {
+      std::string x = std::to_string(static_cast<int>(-p.param.x * 100));
+      return std::string(p.param.name) + "_" + std::string(codegen::to_string(p.param.dtype)) +
+             "_minus" + x;
+    });
+
+TEST(FamilyForward, ComputesInF32ForF32) {
+  // precision.cpp: the family's forward f32 kernels compute in f32; their backward kernels hold
+  // cancelling sums (Φ(x) + x·φ(x)) and keep f64; a product lower.cpp does not scale
+  // (x·exp(x): exp's value is not scaled) keeps f64 too.
+  for (const char *name : {"gelu", "gelu_tanh", "quick_gelu", "silu", "swish", "mish"}) {
+    codegen::KernelSpec spec{.expr = dsl::find_activation(name)->expr};
+    EXPECT_EQ(codegen::halide::compute_type(spec), Halide::Float(32)) << name;
+    spec.role = Role::Backward;
+    EXPECT_EQ(codegen::halide::compute_type(spec), Halide::Float(64)) << name;
+  }
+  const codegen::KernelSpec x_exp{.expr = kX * ir::make(ir::Kind::Exp, kX)};
+  EXPECT_EQ(codegen::halide::compute_type(x_exp), Halide::Float(64));
+}
+
+TEST(FamilyForward, DoubleWordsCanBeTurnedOff) {
+  // LowerEnv::double_words = false lowers quick_gelu's argument 1.702·x rounded, with no lets.
+  const ir::Expr e = dsl::find_activation("quick_gelu")->expr;
+  for (bool on : {true, false}) {
+    codegen::halide::LowerEnv env{.type = Halide::Float(32),
+                                  .inputs = {Halide::cast<float>(Halide::Var("x"))},
+                                  .params = {},
+                                  .double_words = on};
+    std::ostringstream text;
+    text << codegen::halide::lower(e, env);
+    EXPECT_EQ(text.str().find("actforge_dw") != std::string::npos, on) << text.str();
+  }
+}
+
+TEST(FamilyForward, LimitsAtInfinityAndOverflow) {
+  // The double-word argument of an overflowed polynomial has a NaN low part; the primitive must
+  // see the infinity alone, and the scaled product must not turn 0·inf or ∞·1 into NaN.
+  for (const char *name : {"gelu", "gelu_tanh", "quick_gelu", "silu", "swish", "mish"}) {
+    for (DType dtype : {DType::F32, DType::F64}) {
+      const Kernel fwd = jit(name, options(Role::Forward, dtype));
+      const long double big = dtype == DType::F32 ? FLT_MAX : DBL_MAX;
+      for (long double x : {static_cast<long double>(INFINITY), big, 1e30L}) {
+        const long double got = run_one(fwd, Role::Forward, dtype, x);
+        EXPECT_EQ(got, stored(dtype, x)) << name << " " << codegen::to_string(dtype) << " " << x;
+      }
+      for (long double x : {-static_cast<long double>(INFINITY), -big, -1e30L}) {
+        const long double got = run_one(fwd, Role::Forward, dtype, x);
+        EXPECT_EQ(got, 0.0L) << name << " " << codegen::to_string(dtype) << " " << x;
+      }
+      EXPECT_TRUE(std::isnan(run_one(fwd, Role::Forward, dtype, NAN))) << name;
+    }
+  }
 }
 
 } // namespace

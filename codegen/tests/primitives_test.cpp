@@ -319,6 +319,129 @@ TEST_P(Accuracy, F64WithinBoundOnASample) {
 INSTANTIATE_TEST_SUITE_P(Primitives, Accuracy, ::testing::ValuesIn(kPrimitives),
                          [](const auto &row) { return std::string(row.param.name); });
 
+/// A primitive of a double-word argument (hi + lo) against its reference at hi + lo, in f32: the
+/// low part must count as if the argument had twice the precision. `scaled` rows build
+/// p(u)·2^S with the factor unscale, and are held to the bound on the scaled value (normal where
+/// p(u) is subnormal); `lo_min`, `lo_max` bound the sampled argument.
+struct DoubleWordRow {
+  const char *name;
+  std::function<Halide::Expr(const hp::DoubleWord &)> build;
+  std::function<hp::Scaled(const hp::DoubleWord &)> build_scaled;
+  Reference reference;
+  long double lo_min, lo_max;
+  std::uint64_t max_ulp;
+};
+
+long double tanh_softplus_reference(long double u) {
+  return std::tanh(scalar::softplus<long double>(u));
+}
+
+void PrintTo(const DoubleWordRow &r, std::ostream *out) { *out << r.name; }
+
+const DoubleWordRow kDoubleWordRows[] = {
+    {"exp", [](const hp::DoubleWord &u) { return hp::exp(u); }, nullptr, scalar::exp<long double>,
+     -100, 88, kExpUlpF32},
+    {"sigmoid", [](const hp::DoubleWord &u) { return hp::sigmoid(u); }, nullptr,
+     scalar::sigmoid<long double>, -100, 30, kSigmoidUlpF32},
+    {"tanh", [](const hp::DoubleWord &u) { return hp::tanh(u); }, nullptr,
+     scalar::tanh<long double>, -10, 10, kTanhUlpF32},
+    {"softplus", [](const hp::DoubleWord &u) { return hp::softplus(u); }, nullptr,
+     scalar::softplus<long double>, -100, 100, kSoftplusUlpF32},
+    {"erfc", [](const hp::DoubleWord &u) { return hp::erfc(u); }, nullptr,
+     scalar::erfc<long double>, -5, 10, kErfcUlpF32},
+    {"sigmoid_scaled", nullptr, hp::sigmoid_scaled, scalar::sigmoid<long double>, -109, 30,
+     kSigmoidUlpF32},
+    {"erfc_scaled", nullptr, hp::erfc_scaled, scalar::erfc<long double>, -5, 10.9L, kErfcUlpF32},
+    {"tanh_softplus_scaled", nullptr, hp::tanh_softplus_scaled, tanh_softplus_reference, -109, 20,
+     2},
+};
+
+class DoubleWordAccuracy : public ::testing::TestWithParam<DoubleWordRow> {};
+
+TEST_P(DoubleWordAccuracy, F32LowPartCounts) {
+  const DoubleWordRow &r = GetParam();
+  auto value = [&](const std::vector<Halide::Expr> &a) {
+    const hp::DoubleWord u{a[0], a[1]};
+    return r.build ? r.build(u) : r.build_scaled(u).value;
+  };
+  Kernel<float> kernel(value, 2);
+  std::mt19937_64 rng(0xD0B1E);
+  std::uniform_real_distribution<long double> uniform(r.lo_min, r.lo_max);
+  std::vector<float> hi, lo;
+  for (int k = 0; k < (1 << 18); ++k) {
+    const long double v = uniform(rng);
+    hi.push_back(static_cast<float>(v));
+    lo.push_back(static_cast<float>(v - static_cast<long double>(hi.back())));
+  }
+  const std::vector<float> got = kernel({hi, lo});
+  std::vector<float> unscale(hi.size(), 1.0f);
+  if (r.build_scaled) {
+    Kernel<float> factor(
+        [&](const std::vector<Halide::Expr> &a) {
+          return r.build_scaled({a[0], a[1]}).unscale;
+        },
+        2);
+    unscale = factor({hi, lo});
+  }
+  std::uint64_t worst = 0;
+  long double worst_at = 0;
+  int low_part_matters = 0;
+  for (std::size_t i = 0; i < hi.size(); ++i) {
+    const long double u = static_cast<long double>(hi[i]) + lo[i];
+    const auto want = static_cast<float>(r.reference(u) / unscale[i]);
+    const std::uint64_t d = ulp_distance(got[i], want);
+    low_part_matters += static_cast<float>(r.reference(hi[i]) / unscale[i]) != want;
+    if (d > worst) {
+      worst = d;
+      worst_at = u;
+    }
+  }
+  std::printf("%s f32 double-word: max %llu ulp at %Lg\n", r.name,
+              static_cast<unsigned long long>(worst), worst_at);
+  EXPECT_LE(worst, r.max_ulp) << r.name << " at " << worst_at;
+  // The sample must exercise the low part: p(hi) alone is off by an ulp or more often.
+  EXPECT_GT(low_part_matters, 1000) << r.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Primitives, DoubleWordAccuracy, ::testing::ValuesIn(kDoubleWordRows),
+                         [](const auto &row) { return std::string(row.param.name); });
+
+TEST(DoubleWordArithmetic, ProductAndSumAreExactToTwiceThePrecision) {
+  // hi + lo of x·c (c = 1/√2 split from long double) and of x + c·x³ against long double.
+  const long double c = 0.707106781186547524400844362104849039L;
+  auto body = [&](const std::vector<Halide::Expr> &a, bool want_lo, bool cubic) {
+    std::vector<std::pair<std::string, Halide::Expr>> lets;
+    const hp::Bind bind = [&](const Halide::Expr &v) {
+      const std::string name = Halide::Internal::unique_name("t");
+      lets.emplace_back(name, v);
+      return Halide::Internal::Variable::make(v.type(), name);
+    };
+    const hp::DoubleWord x{a[0], Halide::Expr()};
+    hp::DoubleWord r = hp::dw_mul(hp::dw_constant(Halide::Float(32), c), x, bind);
+    if (cubic) r = hp::dw_add(x, hp::dw_mul(r, hp::dw_mul(x, x, bind), bind), bind);
+    Halide::Expr e = want_lo ? r.lo : r.hi;
+    for (auto it = lets.rbegin(); it != lets.rend(); ++it)
+      e = Halide::Internal::Let::make(it->first, it->second, e);
+    return e;
+  };
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> uniform(-30.0f, 30.0f);
+  std::vector<float> xs;
+  for (int k = 0; k < 4096; ++k)
+    xs.push_back(uniform(rng));
+  for (bool cubic : {false, true}) {
+    Kernel<float> hi([&](const auto &a) { return body(a, false, cubic); }, 1);
+    Kernel<float> lo([&](const auto &a) { return body(a, true, cubic); }, 1);
+    const std::vector<float> h = hi({xs}), l = lo({xs});
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const long double x = xs[i];
+      const long double want = cubic ? x + c * x * (x * x) : c * x;
+      const long double got = static_cast<long double>(h[i]) + l[i];
+      EXPECT_LE(std::fabs(got - want), std::fabs(want) * 0x1p-44L) << x << " cubic " << cubic;
+    }
+  }
+}
+
 /// max_nan/min_nan on every pair of special values: exactly dsl::scalar::max/min, NaN included.
 template <class T> void check_nan_propagating_extrema() {
   const std::vector<T> specials = special_values<T>();

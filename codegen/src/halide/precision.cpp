@@ -1,13 +1,13 @@
 // compute_type(): the arithmetic a kernel is evaluated in.
 //
-// ACTIVATIONS.md: f32 kernels compute in f32, f16/bf16 storage in f32, f64 in f64 — with one
-// exception, decided here from the structure of the expression a kernel evaluates (never from an
-// activation's name):
+// ACTIVATIONS.md: f32 kernels compute in f32, f16/bf16 storage in f32, f64 in f64 — with the
+// exceptions below, decided here from the structure of the expression a kernel evaluates (never
+// from an activation's name):
 //
 //   A kernel with 32-bit or narrower storage computes in f64 when the expression it evaluates
-//   (f, or ∂f/∂x and ∂f/∂g for backward) adds or subtracts two terms that both depend on an input
-//   and of which at least one holds a transcendental primitive (exp, expm1, log, log1p, sigmoid,
-//   tanh, erf, erfc, softplus).
+//   (f, ∂f/∂x and ∂f/∂g for backward, g(y) for backward from the output) adds or subtracts two
+//   terms that both depend on an input and of which at least one holds a transcendental primitive
+//   (exp, expm1, log, log1p, sigmoid, tanh, erf, erfc, softplus).
 //
 // Why: such a sum can cancel to an arbitrarily small value at a root of the function it computes
 // (gelu' = Φ(x) + x·φ(x) near x = -0.75, silu' = s + x·s·(1-s) near -1.28, x - tanh x near 0),
@@ -21,17 +21,32 @@
 // do not qualify. The rule is conservative: a sum whose terms
 // never cancel also qualifies, and costs half the vector width.
 //
-//   Likewise when it multiplies an input-dependent factor free of primitives (x, 0.5·x) by one
-//   that holds a transcendental primitive (x·sigmoid(x), 0.5·x·erfc(-x/√2), x·tanh(softplus(x))).
+//   Likewise when it multiplies or divides an input-dependent factor free of primitives (x,
+//   0.5·x) by one that holds a transcendental primitive — unless the product is one that
+//   lower.cpp evaluates to the bounds in the compute type: a factor and a sigmoid, erfc or
+//   tanh(softplus(·)) whose argument and the factor are polynomials (double_word below, as
+//   lower.cpp's double_word builds them): x·sigmoid(1.702·x), 0.5·x·erfc(-x/√2),
+//   x·sigmoid(√(2/π)(x + 0.044715·x³)), x·tanh(softplus(x)).
 //
-// Why: the primitive's argument is rounded before the primitive sees it (1.702·x, x/√2,
-// √(2/π)·(x + 0.044715·x³)) and its relative error is amplified by |u·f'(u)/f(u)| (≈ 2u² for
-// erfc: 188 ulp for gelu at x ≈ -13), and the primitive's own value can be subnormal where the
-// product is normal (x·sigmoid(x) near x = -95: 52 ulp). In f64 both are far below an f32 ulp.
-// A product of primitives alone (sigmoid' = s(x)·s(-x)) keeps f32: its error adds, nothing
-// amplifies it.
+// Why: the primitive's argument is rounded before the primitive sees it and its relative error
+// is amplified by |u·f'(u)/f(u)| (≈ 2u² for erfc: 188 ulp for gelu at x ≈ -13), and the
+// primitive's own value can be subnormal where the product is normal (x·sigmoid(x) near
+// x = -95: 52 ulp). lower.cpp carries such polynomial arguments as double words (hi + lo) into
+// the primitive and scales the primitive's value by 2^S for the product (primitives.hpp:
+// DoubleWord, Scaled); other such products still compute in f64, where both effects are far
+// below an f32 ulp. A product of primitives alone (sigmoid' = s(x)·s(-x)) keeps f32: its error
+// adds, nothing amplifies it.
+//
+//   Likewise when it adds an input-dependent term and one computed from parameters alone (selu's
+//   g(y) = y + λα, softshrink's x - λ).
+//
+// Why: parameters arrive as doubles (Kernel::run) and an f32 kernel holds them rounded to f32;
+// where the sum cancels (y near -λα) that rounding, 2^-24 of λα, is amplified without bound
+// (12 ulp at y = -0.0077). In f64 it is 2^-53, and lower.cpp adds an invariant term it cannot
+// hold in one float (λ·α, an inexact constant) in two parts, exactly where it cancels.
 #include "actforge/codegen/halide/pipeline.hpp"
 
+#include "actforge/dsl/from_output.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
 
@@ -55,6 +70,34 @@ bool is_transcendental(ir::Kind k) {
   }
 }
 
+/// Whether lower.cpp carries e as a double word: constants, inputs, parameters, ±, · and small
+/// powers of them (lower.cpp's double_word_rule; keep the two in step).
+bool double_word(ir::Expr e) {
+  switch (e.kind()) {
+  case ir::Kind::Const:
+  case ir::Kind::Input:
+  case ir::Kind::Param: return true;
+  case ir::Kind::Pow: return e.exponent() >= 1 && e.exponent() <= 8 && double_word(e.child(0));
+  case ir::Kind::Neg:
+  case ir::Kind::Add:
+  case ir::Kind::Sub:
+  case ir::Kind::Mul:
+    for (int i = 0; i < e.num_children(); ++i)
+      if (!double_word(e.child(i))) return false;
+    return true;
+  default: return false;
+  }
+}
+
+/// factor·p for a double-word factor and p = sigmoid(u), erfc(u) or tanh(softplus(u)) of a
+/// double-word u: lower.cpp's scaled_product, accurate in the compute type.
+bool scaled_product(ir::Expr factor, ir::Expr p) {
+  if (!double_word(factor)) return false;
+  if (p.kind() == ir::Kind::Tanh && p.child(0).kind() == ir::Kind::Softplus)
+    return double_word(p.child(0).child(0));
+  return (p.kind() == ir::Kind::Sigmoid || p.kind() == ir::Kind::Erfc) && double_word(p.child(0));
+}
+
 /// Per node of the DAG: whether it depends on an input, holds a transcendental primitive, and
 /// holds a form that f32 cannot evaluate to the bounds (see above). Memoised: linear in the DAG.
 class PrecisionFacts {
@@ -62,6 +105,7 @@ public:
   struct Facts {
     bool varies = false;
     bool transcendental = false;
+    bool has_param = false;
     bool needs_f64 = false; // a sum that may cancel, or a primitive times x (see above)
   };
 
@@ -70,10 +114,12 @@ public:
     Facts f;
     f.varies = e.kind() == ir::Kind::Input;
     f.transcendental = is_transcendental(e.kind());
+    f.has_param = e.kind() == ir::Kind::Param;
     for (int i = 0; i < e.num_children(); ++i) {
       const Facts c = (*this)(e.child(i));
       f.varies |= c.varies;
       f.transcendental |= c.transcendental;
+      f.has_param |= c.has_param;
       f.needs_f64 |= c.needs_f64;
     }
     const bool x_minus_tanh = e.kind() == ir::Kind::Sub && e.child(1).kind() == ir::Kind::Tanh &&
@@ -81,11 +127,16 @@ public:
     if ((e.kind() == ir::Kind::Add || e.kind() == ir::Kind::Sub) && !x_minus_tanh) {
       const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
       f.needs_f64 |= a.varies && b.varies && (a.transcendental || b.transcendental);
+      f.needs_f64 |=
+          (a.varies && !b.varies && b.has_param) || (b.varies && !a.varies && a.has_param);
     }
     if (e.kind() == ir::Kind::Mul || e.kind() == ir::Kind::Div) {
       const Facts a = (*this)(e.child(0)), b = (*this)(e.child(1));
-      f.needs_f64 |= (a.varies && !a.transcendental && b.transcendental) ||
-                     (b.varies && !b.transcendental && a.transcendental);
+      const bool mul = e.kind() == ir::Kind::Mul;
+      f.needs_f64 |= (a.varies && !a.transcendental && b.transcendental &&
+                      !(mul && scaled_product(e.child(0), e.child(1)))) ||
+                     (b.varies && !b.transcendental && a.transcendental &&
+                      !(mul && scaled_product(e.child(1), e.child(0))));
     }
     memo_.emplace(e, f);
     return f;
@@ -98,6 +149,8 @@ private:
 bool needs_f64(const KernelSpec &spec) {
   PrecisionFacts facts;
   if (spec.role == Role::Forward) return facts(spec.expr).needs_f64;
+  if (spec.role == Role::BackwardFromOutput)
+    return facts(dsl::derivative_from_output(spec.expr)).needs_f64;
   const int inputs = std::max(1, ir::count_inputs(spec.expr));
   for (int k = 0; k < inputs; ++k)
     if (facts(ir::differentiate(spec.expr, ir::input(k))).needs_f64) return true;

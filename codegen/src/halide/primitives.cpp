@@ -147,6 +147,13 @@ struct Format {
   std::span<const double> expm1, log, tanh, erf, erfc_near, erfc_far, x_minus_tanh;
   double erfc_far_mid;
   double erf_c0_lo, erfc_near_c0_lo, erfc_far_c0_lo, x_minus_tanh_c0_lo;
+  // The scaled forms (sigmoid_scaled, ...): their value times 2^tail_scale where the primitive is
+  // below 2^-tail_scale, i.e. e^u for u < tail_exp_below and erfc(u) for u > tail_erfc_above
+  // (mpmath: erfc(6.474) = 2^-64, erfc(9.270) = 2^-128). The scaled value is then at most 1, so a
+  // factor times it cannot overflow, and it stays normal down to the clamp of exp's argument.
+  int tail_scale;
+  double tail_exp_below;
+  double tail_erfc_above;
 };
 
 const Format kF32{.mantissa_bits = 23,
@@ -171,7 +178,10 @@ const Format kF32{.mantissa_bits = 23,
                   .erf_c0_lo = kErfC0LoF32,
                   .erfc_near_c0_lo = kErfcNearC0LoF32,
                   .erfc_far_c0_lo = kErfcFarC0LoF32,
-                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF32};
+                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF32,
+                  .tail_scale = 64,
+                  .tail_exp_below = -45.0,
+                  .tail_erfc_above = 6.5};
 const Format kF64{.mantissa_bits = 52,
                   .exponent_bias = 1023,
                   .ln2_hi = 0x1.62e42fee00000p-1,
@@ -193,7 +203,10 @@ const Format kF64{.mantissa_bits = 52,
                   .erf_c0_lo = kErfC0LoF64,
                   .erfc_near_c0_lo = kErfcNearC0LoF64,
                   .erfc_far_c0_lo = kErfcFarC0LoF64,
-                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF64};
+                  .x_minus_tanh_c0_lo = kXMinusTanhC0LoF64,
+                  .tail_scale = 128,
+                  .tail_exp_below = -89.0,
+                  .tail_erfc_above = 9.3};
 
 std::string describe(const Type &t) {
   std::ostringstream out;
@@ -298,22 +311,54 @@ Reduced reduce(const Expr &x, const Expr &x_lo, const Format &f) {
 Expr expm1_tail(const Expr &r, const Format &f) { return (r * r) * horner(r, f.expm1); }
 Expr expm1_reduced(const Expr &r, const Format &f) { return r + expm1_tail(r, f); }
 
-/// e^x for x already clamped to [exp_min, exp_max].
-Expr exp_clamped(const Expr &x, const Format &f) {
-  const Reduced red = reduce(x, constant(x.type(), 0.0), f);
-  return scale(1 + expm1_reduced(red.r, f), red.k, f);
+/// An argument u + lo of a primitive: lo, when defined, is the low part of a double-word
+/// argument (primitives.hpp's DoubleWord), already 0 where u is not finite (see safe_low).
+/// `scaled` asks for the scaled form: the value times 2^tail_scale in the tail.
+struct Arg {
+  Expr u;
+  Expr lo;
+  bool scaled = false;
+};
+
+/// lo where u is finite, else 0: TwoSum and TwoProduct leave NaN or inf in the low part of an
+/// overflowed high part, which would otherwise reach the reduction of a clamped argument.
+Expr safe_low(const Expr &u, const Expr &lo) {
+  return Halide::select(Halide::abs(u) < infinity(u.type()), lo, constant(u.type(), 0.0));
+}
+/// The low part of |u + lo|, for |u| with u + lo normalised (u = 0 only with lo = 0).
+Expr abs_low(const Arg &a) {
+  return a.lo.defined() ? Halide::select(a.u >= 0, a.lo, -a.lo) : Expr();
+}
+Expr negated(const Expr &lo) { return lo.defined() ? -lo : Expr(); }
+/// The low part of an argument u that a clamp turned into x: 0 where the clamp bit (the result
+/// is 0, inf or a limit there, and lo, up to an ulp of a huge u, would swamp the reduction).
+Expr clamped_low(const Expr &x, const Expr &u, const Expr &lo) {
+  const Expr zero = constant(x.type(), 0.0);
+  return lo.defined() ? Halide::select(x == u, lo, zero) : zero;
 }
 
-Expr exp_impl(const Expr &u, const Format &f) {
+/// e^(x + lo) = m·2^k, x clamped to [exp_min, exp_max] (lo is then irrelevant: the result is 0
+/// or inf either way), before the final scale().
+struct ExpParts {
+  Expr m;
+  Expr k; // Int(32)
+};
+ExpParts exp_parts(const Expr &u, const Expr &lo, const Format &f) {
   const Type t = u.type();
   const Expr x = Halide::clamp(u, constant(t, f.exp_min), constant(t, f.exp_max));
-  return Halide::select(Halide::is_nan(u), u, exp_clamped(x, f));
+  const Reduced red = reduce(x, clamped_low(x, u, lo), f);
+  return {1 + expm1_reduced(red.r, f), red.k};
 }
 
-Expr expm1_impl(const Expr &u, const Format &f) {
+Expr exp_impl(const Arg &a, const Format &f) {
+  const ExpParts p = exp_parts(a.u, a.lo, f);
+  return Halide::select(Halide::is_nan(a.u), a.u, scale(p.m, p.k, f));
+}
+
+Expr expm1_lo(const Expr &u, const Expr &lo, const Format &f) {
   const Type t = u.type();
   const Expr x = Halide::clamp(u, constant(t, f.exp_min), constant(t, f.exp_max));
-  const Reduced red = reduce(x, constant(t, 0.0), f);
+  const Reduced red = reduce(x, clamped_low(x, u, lo), f);
   // For k >= -1, e^x - 1 = 2^k ((r + (1 - 2^-k)) + tail) with 1 - 2^-k exact: r + c is no larger
   // than the result, so neither rounding is amplified. For k <= -2 the result is in (-1, -0.64]
   // and 2^k ((r + 1) + tail) - 1 loses nothing.
@@ -327,6 +372,7 @@ Expr expm1_impl(const Expr &u, const Format &f) {
   // expm1(±0) = ±0: the polynomial path returns +0 for both.
   return Halide::select(Halide::is_nan(u) || u == 0, u, result);
 }
+Expr expm1_impl(const Expr &u, const Format &f) { return expm1_lo(u, Expr(), f); }
 
 /// log(1 + f) + c + k ln2 for 1 + f in [sqrt(1/2), sqrt(2)); c is a small correction (fdlibm's
 /// order of summation, which keeps the error below 1 ulp).
@@ -406,44 +452,86 @@ Expr divide_compensated(const Expr &n, const Sum &d, const Expr &inv_d) {
   return q - q * (d.error * inv_d);
 }
 
-Expr sigmoid_impl(const Expr &u, const Format &f) {
+/// The tail flag of the scaled forms and the exponent offset it selects.
+Expr tail_offset(const Expr &tail, const Format &f) {
+  return Halide::select(tail, f.tail_scale, 0);
+}
+
+Expr sigmoid_impl(const Arg &a, const Format &f) {
+  const Expr &u = a.u;
   const Type t = u.type();
   // e = e^-|u| <= 1: nothing overflows, and at u = ±inf e = 0 gives exactly 1 and 0.
-  const Expr e = exp_impl(-Halide::abs(u), f);
+  const ExpParts p = exp_parts(-Halide::abs(u), negated(abs_low(a)), f);
+  // Scaled: where u < tail_exp_below, 1 + e rounds to 1 and the result is e(1 - e) = e to far
+  // below an ulp, so e·2^S is the scaled result; 0 where the clamp of exp's argument bit.
+  const Expr tail = u < constant(t, f.tail_exp_below);
+  const Expr e = scale(p.m, a.scaled ? p.k + tail_offset(tail, f) : p.k, f);
+  const Expr e1 = a.scaled ? Halide::select(tail, constant(t, 0.0), e) : e;
   // 1/(1 + e) or e/(1 + e), with 1 + e carried exactly; 1 - e/2 is within 13% of 1/(1 + e).
-  const Sum d = fast_two_sum(constant(t, 1.0), e);
-  const Expr inv_d = 1 - constant(t, 0.5) * e;
-  return divide_compensated(Halide::select(u >= 0, constant(t, 1.0), e), d, inv_d);
+  const Sum d = fast_two_sum(constant(t, 1.0), e1);
+  const Expr inv_d = 1 - constant(t, 0.5) * e1;
+  const Expr y = divide_compensated(Halide::select(u >= 0, constant(t, 1.0), e), d, inv_d);
+  if (!a.scaled) return Halide::select(Halide::is_nan(u), u, y);
+  return Halide::select(Halide::is_nan(u), u, u < constant(t, f.exp_min), constant(t, 0.0), y);
 }
 
 /// 2/(e^2a + 1) = 1 - tanh(a) for a > 0.55, within 1.5 ulp; 0 at a = inf. t + 2 is carried
 /// exactly (t = e^2a - 1 >= 2 from a > 0.55, and inf stays inf with a zero correction masked
-/// below); 1/(t + 2) ≈ q/2.
-Expr one_minus_tanh(const Expr &a, const Format &f) {
+/// below); 1/(t + 2) ≈ q/2. `la` is the low part of a (or undefined).
+Expr one_minus_tanh(const Expr &a, const Expr &la, const Format &f) {
   const Type t = a.type();
-  const Expr tm = expm1_impl(2 * a, f);
+  const Expr tm = expm1_lo(2 * a, la.defined() ? 2 * la : Expr(), f);
   const Sum d = fast_two_sum(tm, constant(t, 2.0));
   const Expr q = 2 / d.value;
   return Halide::select(tm == infinity(t), q, q - q * (d.error * (q * constant(t, 0.5))));
 }
 
-Expr tanh_impl(const Expr &u, const Format &f) {
+Expr tanh_impl(const Arg &arg, const Format &f) {
+  const Expr &u = arg.u;
   const Type t = u.type();
   const Expr a = Halide::abs(u);
+  const Expr la = abs_low(arg);
   const Expr z = a * a;
   // Near 0 the odd series: its correction is below a tenth of a, so only the last add rounds.
-  const Expr near = a + a * (z * horner(z, f.tanh));
+  // A low part la enters at first order (tanh' = 1 - z + ...: the -z·la left out is below a
+  // third of la, itself below half an ulp of a).
+  const Expr corr = a * (z * horner(z, f.tanh));
+  const Expr near = a + (la.defined() ? la + corr : corr);
   // Beyond, 1 - 2/(e^2a + 1): the subtracted term is below the result, and e^2a -> inf gives 1.
-  const Expr far = 1 - one_minus_tanh(a, f);
+  const Expr far = 1 - one_minus_tanh(a, la, f);
   const Expr y = Halide::select(a <= constant(t, kTanhFar), near, far);
   return Halide::select(Halide::is_nan(u), u, copysign(y, u));
 }
 
-Expr softplus_impl(const Expr &u, const Format &f) {
+/// max(u, 0) + log1p(e^-|u|), from e^-|u| = m·2^k already reduced.
+Expr softplus_from(const Arg &a, const ExpParts &p, const Format &f) {
+  const Type t = a.u.type();
+  const Expr zero = constant(t, 0.0);
+  const Expr log_part = log1p_impl(scale(p.m, p.k, f), f);
+  const Expr positive = Halide::select(a.u > 0, a.u, zero);
+  if (!a.lo.defined()) return positive + log_part;
+  return positive + (Halide::select(a.u > 0, a.lo, zero) + log_part);
+}
+
+Expr softplus_impl(const Arg &a, const Format &f) {
+  const ExpParts p = exp_parts(-Halide::abs(a.u), negated(abs_low(a)), f);
+  return Halide::select(Halide::is_nan(a.u), a.u, softplus_from(a, p, f));
+}
+
+/// tanh(softplus(u)), scaled: where u < tail_exp_below it is e^u (1 - e^u/2)(1 - softplus²/3),
+/// e^u to far below an ulp, so the scaled result is e^u·2^S from the same reduction as
+/// softplus's e^-|u|; elsewhere tanh of softplus (bound once: tanh uses it several times).
+Expr tanh_softplus_scaled_impl(const Arg &a, const Format &f) {
+  const Expr &u = a.u;
   const Type t = u.type();
-  const Expr e = exp_impl(-Halide::abs(u), f);
-  const Expr result = Halide::select(u > 0, u, constant(t, 0.0)) + log1p_impl(e, f);
-  return Halide::select(Halide::is_nan(u), u, result);
+  const ExpParts p = exp_parts(-Halide::abs(u), negated(abs_low(a)), f);
+  const std::string name = Halide::Internal::unique_name("actforge_softplus");
+  const Expr sp = Halide::Internal::Variable::make(t, name);
+  const Expr y =
+      Halide::Internal::Let::make(name, softplus_from(a, p, f), tanh_impl({sp, Expr(), false}, f));
+  const Expr tail = scale(p.m, p.k + f.tail_scale, f);
+  return Halide::select(Halide::is_nan(u), u, u < constant(t, f.exp_min), constant(t, 0.0),
+                        u < constant(t, f.tail_exp_below), tail, y);
 }
 
 /// a² = hi + lo exactly (Dekker's product with Veltkamp's split), for |a| far from overflow.
@@ -479,7 +567,7 @@ Expr x_minus_tanh_impl(const Expr &u, const Format &f) {
   const Expr q = constant(t, f.x_minus_tanh.front()) +
                  (constant(t, f.x_minus_tanh_c0_lo) + z * horner(z, f.x_minus_tanh.subspan(1)));
   const Expr near = a * (z * q);
-  const Expr far = (a - 1) + one_minus_tanh(a, f);
+  const Expr far = (a - 1) + one_minus_tanh(a, Expr(), f);
   const Expr y = Halide::select(a <= constant(t, 1.0), near, far);
   return Halide::select(Halide::is_nan(u), u, copysign(y, u));
 }
@@ -488,12 +576,16 @@ Expr x_minus_tanh_impl(const Expr &u, const Format &f) {
 /// hi > ln2/2), so only lo and the last subtraction enter r.
 Reduced reduce_neg_square(const Square &sq, const Format &f) { return reduce(-sq.hi, -sq.lo, f); }
 
-/// erfc(a) for a >= 0.6875 (finite garbage below), relative accuracy down to the underflow
-/// threshold.
-Expr erfc_tail(const Expr &a_in, const Format &f) {
+/// erfc(a + la) for a >= 0.6875 (finite garbage below), relative accuracy down to the underflow
+/// threshold; la is a low part (or undefined), `k_extra` an exponent offset (the scaled form's)
+/// or undefined.
+Expr erfc_tail(const Expr &a_in, const Expr &la, const Expr &k_extra, const Format &f) {
   const Type t = a_in.type();
   const Expr a = Halide::min(a_in, constant(t, f.erfc_max));
-  const Square sq = exact_square(a, f);
+  Square sq = exact_square(a, f);
+  // (a + la)² = a² + 2a·la + la²: the cross term joins the low half (la² is far below it).
+  const Expr la_in = la.defined() ? clamped_low(a, a_in, la) : Expr();
+  if (la.defined()) sq.lo = sq.lo + 2 * a * la_in;
   const Reduced red = reduce_neg_square(sq, f);
   const Expr p = expm1_reduced(red.r, f);
   const Expr near = a < constant(t, kErfcFar);
@@ -508,44 +600,68 @@ Expr erfc_tail(const Expr &a_in, const Format &f) {
   const Expr low =
       c0_lo + w * horner_select(w, near, f.erfc_near.subspan(1), f.erfc_far.subspan(1));
   const Expr poly = c0_hi + low;
-  const Expr q = c0_hi + (low + poly * p);
-  return scale(Halide::select(near, q, q / a), red.k, f);
+  Expr rest = low + poly * p;
+  if (la.defined()) {
+    // erfcx(a + la) = erfcx(a) + la (2a erfcx(a) - 2/√π) to first order. The result below is
+    // q = P e^r (near) or q/a (far) with erfcx(a) e^r = q or q/a, so q gains la (2a q - κ e^r)
+    // or a la (2q - κ e^r); joined to the small terms, it costs no rounding of its own.
+    const Expr ep = 1 + p;
+    const Expr q0 = poly * ep;
+    const Expr ke = constant(t, 2 / std::sqrt(std::numbers::pi)) * ep;
+    rest = rest + la_in * Halide::select(near, 2 * a * q0 - ke, a * (2 * q0 - ke));
+  }
+  const Expr q = c0_hi + rest;
+  return scale(Halide::select(near, q, q / a), k_extra.defined() ? red.k + k_extra : red.k, f);
 }
 
-/// erf(x) = x + x y(x²) for |x| < 0.84375; also returns y for erfc's middle range.
+/// erf(x) = x + x y(x²) for |x| < 0.84375; also returns x y for erfc's middle range. A low part
+/// l of x enters as l·erf'(x), erf'(x) = 2/√π e^-x² from four Taylor terms (relative error below
+/// 2%, of a correction below 2 ulp).
 struct ErfSmall {
   Expr value;
-  Expr y;
+  Expr xy;
 };
-ErfSmall erf_small(const Expr &x, const Format &f) {
+ErfSmall erf_small(const Expr &x, const Expr &l, const Format &f) {
   const Type t = x.type();
   const Expr z = x * x;
   const Expr y =
       constant(t, f.erf.front()) + (constant(t, f.erf_c0_lo) + z * horner(z, f.erf.subspan(1)));
-  return {x + x * y, y};
+  Expr xy = x * y;
+  if (l.defined()) {
+    static constexpr double kTaylor[] = {1.0, -1.0, 0.5, -1.0 / 6};
+    xy = xy + l * (constant(t, 2 / std::sqrt(std::numbers::pi)) * horner(z, kTaylor));
+  }
+  return {x + xy, xy};
 }
 
 Expr erf_impl(const Expr &x, const Format &f) {
   const Type t = x.type();
   const Expr a = Halide::abs(x);
-  const ErfSmall small = erf_small(x, f);
-  const Expr large = copysign(1 - erfc_tail(a, f), x);
+  const ErfSmall small = erf_small(x, Expr(), f);
+  const Expr large = copysign(1 - erfc_tail(a, Expr(), Expr(), f), x);
   return Halide::select(Halide::is_nan(x), x, a < constant(t, kErfSmall), small.value, large);
 }
 
-Expr erfc_impl(const Expr &x, const Format &f) {
+Expr erfc_impl(const Arg &arg, const Format &f) {
+  const Expr &x = arg.u;
   const Type t = x.type();
-  const Expr tail = erfc_tail(Halide::abs(x), f);
-  const ErfSmall small = erf_small(x, f);
-  const Expr xy = x * small.y;
+  // Scaled: where x > tail_erfc_above the result is the tail, times 2^S; 0 beyond erfc_max,
+  // where the tail's clamped argument would leave erfc(erfc_max)·2^S.
+  const Expr in_tail = x > constant(t, f.tail_erfc_above);
+  const Expr tail =
+      erfc_tail(Halide::abs(x), abs_low(arg), arg.scaled ? tail_offset(in_tail, f) : Expr(), f);
+  const ErfSmall small = erf_small(x, arg.lo, f);
+  const Expr &xy = small.xy;
   // On [0.25, 0.6875), 1 - erf(x) = 1 - x - x y, arranged so that the only large rounding is the
   // last one: 1 - x is exact on [0.5, 1] and x - 0.5 on [0.25, 1] (Sterbenz), while 1 - erf
   // would round erf in a binade above the result's.
   const Expr middle = Halide::select(
       x < constant(t, 0.5), constant(t, 0.5) - ((x - constant(t, 0.5)) + xy), (1 - x) - xy);
+  const Expr far =
+      arg.scaled ? Halide::select(x > constant(t, f.erfc_max), constant(t, 0.0), tail) : tail;
   return Halide::select(Halide::is_nan(x), x, x < constant(t, -kErfSmall), 2 - tail,
                         x < constant(t, kErfcMid), 1 - small.value, x < constant(t, kErfcNear),
-                        middle, tail);
+                        middle, far);
 }
 
 Expr exp_neg_square_impl(const Expr &u, const Format &f) {
@@ -606,18 +722,123 @@ Expr build(const Expr &u, const char *name, Expr (*impl)(const Expr &, const For
   return bind_strict(u, [&](const Expr &v) { return impl(v, f); });
 }
 
+Expr strict(const Expr &e) { return StrictEveryNode().mutate(e); }
+
+/// impl(u.hi + u.lo) with both parts bound once; the low part made safe (safe_low) in its let.
+Expr build(const DoubleWord &u, bool scaled, const char *name,
+           Expr (*impl)(const Arg &, const Format &)) {
+  const Format &f = format_of(u.hi, name);
+  if (!u.lo.defined()) {
+    return bind_strict(u.hi, [&](const Expr &v) { return impl({v, Expr(), scaled}, f); });
+  }
+  format_of(u.lo, name);
+  check_same_type(u.hi, u.lo, name);
+  return bind_strict(u.hi, [&](const Expr &hi) {
+    const std::string lo_name = Halide::Internal::unique_name("actforge_lo");
+    const Expr lo = Halide::Internal::Variable::make(hi.type(), lo_name);
+    return Halide::Internal::Let::make(lo_name, strict(safe_low(hi, u.lo)),
+                                       impl({hi, lo, scaled}, f));
+  });
+}
+
+/// The factor that undoes a scaled form: 2^-S where `tail` holds, else 1.
+Expr unscale(const Expr &tail, const Format &f, const Type &t) {
+  return strict(
+      Halide::select(tail, constant(t, std::ldexp(1.0, -f.tail_scale)), constant(t, 1.0)));
+}
+
+bool is_power_of_two(const Expr &e) {
+  const double *v = Halide::Internal::as_const_float(e);
+  if (v == nullptr || *v == 0 || !std::isfinite(*v)) return false;
+  int exponent = 0;
+  return std::abs(std::frexp(*v, &exponent)) == 0.5;
+}
+
 } // namespace
 
-Expr exp(const Expr &u) { return build(u, "exp", exp_impl); }
+Expr exp(const DoubleWord &u) { return build(u, false, "exp", exp_impl); }
+Expr sigmoid(const DoubleWord &u) { return build(u, false, "sigmoid", sigmoid_impl); }
+Expr tanh(const DoubleWord &u) { return build(u, false, "tanh", tanh_impl); }
+Expr softplus(const DoubleWord &u) { return build(u, false, "softplus", softplus_impl); }
+Expr erfc(const DoubleWord &u) { return build(u, false, "erfc", erfc_impl); }
+
+Scaled sigmoid_scaled(const DoubleWord &u) {
+  const Format &f = format_of(u.hi, "sigmoid_scaled");
+  const Type t = u.hi.type();
+  return {build(u, true, "sigmoid_scaled", sigmoid_impl),
+          unscale(u.hi < constant(t, f.tail_exp_below), f, t)};
+}
+Scaled erfc_scaled(const DoubleWord &u) {
+  const Format &f = format_of(u.hi, "erfc_scaled");
+  const Type t = u.hi.type();
+  return {build(u, true, "erfc_scaled", erfc_impl),
+          unscale(u.hi > constant(t, f.tail_erfc_above), f, t)};
+}
+Scaled tanh_softplus_scaled(const DoubleWord &u) {
+  const Format &f = format_of(u.hi, "tanh_softplus_scaled");
+  const Type t = u.hi.type();
+  return {build(u, true, "tanh_softplus_scaled", tanh_softplus_scaled_impl),
+          unscale(u.hi < constant(t, f.tail_exp_below), f, t)};
+}
+
+DoubleWord dw_constant(const Type &t, long double v) {
+  format_of(constant(t, 0.0), "dw_constant");
+  const long double hi = t.bits() == 64 ? static_cast<long double>(static_cast<double>(v))
+                                        : static_cast<long double>(static_cast<float>(v));
+  const double lo = static_cast<double>(v - hi);
+  if (lo == 0 || !std::isfinite(hi)) return {constant(t, static_cast<double>(hi)), Expr()};
+  return {constant(t, static_cast<double>(hi)), constant(t, lo)};
+}
+
+DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind) {
+  format_of(a.hi, "dw_mul");
+  check_same_type(a.hi, b.hi, "dw_mul");
+  if (is_power_of_two(b.hi) && !b.lo.defined()) return dw_mul(b, a, bind);
+  if (is_power_of_two(a.hi) && !a.lo.defined()) {
+    // Exact (barring overflow and underflow): no error term.
+    return {bind(strict(a.hi * b.hi)), b.lo.defined() ? bind(strict(a.hi * b.lo)) : Expr()};
+  }
+  // Dekker's TwoProduct with the exact fma: a_hi b_hi = p + e exactly; the cross terms join e.
+  const Expr p = bind(strict(a.hi * b.hi));
+  Expr e = fma(a.hi, b.hi, -p);
+  if (b.lo.defined()) e = fma(a.hi, b.lo, e);
+  if (a.lo.defined()) e = fma(a.lo, b.hi, e);
+  return {p, bind(strict(e))};
+}
+
+DoubleWord dw_add(const DoubleWord &a, const DoubleWord &b, const Bind &bind) {
+  format_of(a.hi, "dw_add");
+  check_same_type(a.hi, b.hi, "dw_add");
+  // Knuth's TwoSum: a_hi + b_hi = s + err exactly, whatever their order of magnitude.
+  const Expr s = bind(strict(a.hi + b.hi));
+  const Expr bb = bind(strict(s - a.hi));
+  Expr lo = (a.hi - (s - bb)) + (b.hi - bb);
+  if (a.lo.defined()) lo = lo + a.lo;
+  if (b.lo.defined()) lo = lo + b.lo;
+  // Renormalised (Fast2Sum), so that hi = 0 only with lo = 0 and the sign of hi is the sign of
+  // the sum; an overflowed s keeps its infinity, with a zero low part.
+  const Expr l = bind(strict(safe_low(s, lo)));
+  const Expr hi = bind(strict(s + l));
+  return {hi, bind(strict(l - (hi - s)))};
+}
+
+Expr add_double_word(const Expr &a, const DoubleWord &c) {
+  format_of(a, "add_double_word");
+  check_same_type(a, c.hi, "add_double_word");
+  if (!c.lo.defined()) return a + c.hi;
+  return bind_strict(a, [&](const Expr &v) { return (v + c.hi) + c.lo; });
+}
+
+Expr exp(const Expr &u) { return exp(DoubleWord{u, Expr()}); }
 Expr expm1(const Expr &u) { return build(u, "expm1", expm1_impl); }
 Expr log(const Expr &u) { return build(u, "log", log_impl); }
 Expr log1p(const Expr &u) { return build(u, "log1p", log1p_impl); }
-Expr sigmoid(const Expr &u) { return build(u, "sigmoid", sigmoid_impl); }
-Expr tanh(const Expr &u) { return build(u, "tanh", tanh_impl); }
+Expr sigmoid(const Expr &u) { return sigmoid(DoubleWord{u, Expr()}); }
+Expr tanh(const Expr &u) { return tanh(DoubleWord{u, Expr()}); }
 Expr x_minus_tanh(const Expr &u) { return build(u, "x_minus_tanh", x_minus_tanh_impl); }
-Expr softplus(const Expr &u) { return build(u, "softplus", softplus_impl); }
+Expr softplus(const Expr &u) { return softplus(DoubleWord{u, Expr()}); }
 Expr erf(const Expr &u) { return build(u, "erf", erf_impl); }
-Expr erfc(const Expr &u) { return build(u, "erfc", erfc_impl); }
+Expr erfc(const Expr &u) { return erfc(DoubleWord{u, Expr()}); }
 Expr exp_neg_square(const Expr &u) { return build(u, "exp_neg_square", exp_neg_square_impl); }
 
 Expr max_nan(const Expr &a, const Expr &b) {

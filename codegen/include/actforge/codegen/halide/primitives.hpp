@@ -3,6 +3,8 @@
 
 #include <Halide.h>
 
+#include <functional>
+
 /// \file
 /// Each builder takes a Float(32) or Float(64) Expr and returns an Expr of the same type built
 /// only from operations that vectorise on every CPU target: arithmetic, select, comparisons,
@@ -64,5 +66,58 @@ Halide::Expr max_nan(const Halide::Expr &a, const Halide::Expr &b);
 Halide::Expr mul_zero_wins(const Halide::Expr &a, const Halide::Expr &b);
 /// min(a, b) that propagates NaN from either side; returns b when they compare equal.
 Halide::Expr min_nan(const Halide::Expr &a, const Halide::Expr &b);
+
+/// \name Double-word arguments and scaled results
+/// The value hi + lo of two floats of the compute type, |lo| at most about an ulp of hi: an
+/// argument carried to twice the compute type's precision (lower.cpp builds them for arguments
+/// free of primitives: 1.702·x, x/√2, √(2/π)(x + 0.044715x³)). Its rounding would otherwise be
+/// amplified by |u p'(u)/p(u)| (2u² in erfc's tail, |u| in sigmoid's). An undefined lo means 0.
+/// Both parts should be let variables or constants: the builders below refer to them more than
+/// once.
+///@{
+struct DoubleWord {
+  Halide::Expr hi;
+  Halide::Expr lo;
+};
+
+/// p(hi + lo) for the primitives whose argument's rounding matters, to the bounds above (the
+/// low part enters the exp reductions exactly, erf's series and tanh's at first order). A
+/// non-finite hi gives p(hi): its low part (NaN after an overflow) is ignored.
+Halide::Expr exp(const DoubleWord &u);
+Halide::Expr sigmoid(const DoubleWord &u);
+Halide::Expr tanh(const DoubleWord &u);
+Halide::Expr softplus(const DoubleWord &u);
+Halide::Expr erfc(const DoubleWord &u);
+
+/// v·unscale = p(u), where v is p(u)·2^S (S = 64 in f32, 128 in f64) where p(u) < 2^-S and
+/// p(u) elsewhere; unscale is 2^-S or 1. For x·p(u) with p(u) subnormal and the product normal
+/// (x·sigmoid(x) near x = -90 in f32, -711 in f64): (x·v)·unscale rounds once, where x·p(u)
+/// would carry the subnormal's absolute error. v <= 1 where scaled, so x·v cannot overflow.
+/// Where the argument is beyond the clamp of exp's (erfc's) argument, v is 0.
+struct Scaled {
+  Halide::Expr value;
+  Halide::Expr unscale;
+};
+Scaled sigmoid_scaled(const DoubleWord &u);
+Scaled erfc_scaled(const DoubleWord &u);
+/// tanh(softplus(u)), scaled (mish's factor): e^u·2^S in the tail.
+Scaled tanh_softplus_scaled(const DoubleWord &u);
+
+/// Binds a value to a fresh let variable and returns the variable (lower.cpp wraps the kernel's
+/// expression in the lets). Each part of the results below is bound once through it.
+using Bind = std::function<Halide::Expr(const Halide::Expr &)>;
+/// v as hi + lo of type t (hi = v rounded, lo = the rest rounded); lo undefined when v is exact.
+DoubleWord dw_constant(const Halide::Type &t, long double v);
+/// a·b: Dekker's TwoProduct with the exact fma (hi = a_hi b_hi rounded, its error exactly) plus
+/// the cross terms; by a power of two, exact. Relative error about 2^-2p.
+DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind);
+/// a + b: Knuth's TwoSum plus the low parts, renormalised. Relative error about 2^-2p of the
+/// larger term (cancellation leaves the low parts' own errors).
+DoubleWord dw_add(const DoubleWord &a, const DoubleWord &b, const Bind &bind);
+/// a + c for c = c_hi + c_lo (a constant or a product of parameters, not rounded to one float),
+/// as (a + c_hi) + c_lo: where a + c_hi cancels it is exact (Sterbenz), and c_lo restores c
+/// (selu's backward from the output, y + λα near y = -λα).
+Halide::Expr add_double_word(const Halide::Expr &a, const DoubleWord &c);
+///@}
 
 } // namespace actforge::codegen::halide
