@@ -239,7 +239,6 @@ class KernelAccuracy : public testing::TestWithParam<const dsl::Entry *> {};
 
 TEST_P(KernelAccuracy, WithinTheUlpBounds) {
   const dsl::Entry &e = *GetParam();
-  if (ir::count_inputs(e.expr) > 1) GTEST_SKIP() << "two-input accuracy is not measured yet";
   if (accuracy_open(e.name, "*"))
     GTEST_SKIP() << e.name
                  << " does not meet the ULP bounds yet (see actforge check --target host)";

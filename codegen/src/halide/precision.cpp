@@ -89,13 +89,28 @@ bool double_word(ir::Expr e) {
   }
 }
 
+/// The inputs e reads, as a bit set (bit i: input(i)).
+unsigned inputs_read(ir::Expr e) {
+  if (e.kind() == ir::Kind::Input) return 1u << e.input_index();
+  unsigned r = 0;
+  for (int i = 0; i < e.num_children(); ++i)
+    r |= inputs_read(e.child(i));
+  return r;
+}
+
 /// factor·p for a double-word factor and p = sigmoid(u), erfc(u) or tanh(softplus(u)) of a
-/// double-word u: lower.cpp's scaled_product, accurate in the compute type.
+/// double-word u: lower.cpp's scaled_product, accurate in the compute type — when factor and u
+/// read the same one input. With different inputs (glu's x·sigmoid(g)) a huge factor can lift a
+/// p far below the primitives' clamp (e^-110 in f32) into the normal range: f64 then.
 bool scaled_product(ir::Expr factor, ir::Expr p) {
   if (!double_word(factor)) return false;
-  if (p.kind() == ir::Kind::Tanh && p.child(0).kind() == ir::Kind::Softplus)
-    return double_word(p.child(0).child(0));
-  return (p.kind() == ir::Kind::Sigmoid || p.kind() == ir::Kind::Erfc) && double_word(p.child(0));
+  const ir::Expr u = p.kind() == ir::Kind::Tanh && p.child(0).kind() == ir::Kind::Softplus
+                         ? p.child(0).child(0)
+                     : p.kind() == ir::Kind::Sigmoid || p.kind() == ir::Kind::Erfc ? p.child(0)
+                                                                                   : ir::Expr();
+  if (!u.defined() || !double_word(u)) return false;
+  const unsigned a = inputs_read(factor), b = inputs_read(u);
+  return a == b && a != 0 && (a & (a - 1)) == 0;
 }
 
 /// Per node of the DAG: whether it depends on an input, holds a transcendental primitive, and

@@ -17,9 +17,14 @@
 // Halide shapes: Elements is 1-D [n] in Layout::Flat and 3-D [inner, C, outer] (Halide's
 // innermost first, dense) in Layout::Channels; Channels is 1-D [C]; One is 1-D [1].
 //
-// At ±inf an input is evaluated at ±2^40 (f64: ±2^300) and a result beyond 2^30 (f64: 2^200)
-// reads as the infinite limit, so f(±inf) is the limit with no inf·0 inside; a NaN input (x, g,
-// y or dy) gives NaN in every elementwise output and in every parameter gradient.
+// At ±inf f gives its limit with no inf·0 inside, and a NaN input (x, g, y or dy) gives NaN in
+// every elementwise output and in every parameter gradient. Where plain IEEE evaluation gets that
+// right it is all a kernel does; elsewhere guards see to it (pipeline.cpp decides, per kernel, by
+// an analysis of the IR that errs towards keeping them; Pipeline::guards says which it kept):
+// - infinity: inputs at ±inf are evaluated at ±2^40 (f64: ±2^300) and a result beyond 2^30
+//   (f64: 2^200) reads as the infinite limit, one below 2^-60 (f64: 2^-400) as 0;
+// - NaN: a test of an input (never of dy, which dy·f' carries) forces NaN onto the outputs.
+// The analysis assumes strict IEEE evaluation: compile for a target with Target::StrictFloat.
 // param_grad accumulates in f64 in lanes·unroll partial sums (Kahan-compensated for f64 data),
 // serially; the schedule's parallel chunk applies to the elementwise roles.
 #pragma once
@@ -52,6 +57,12 @@ struct Port {
 /// Number of Halide dimensions of a buffer of this extent in this layout (1 or 3).
 int dimensions(Extent e, Layout l);
 
+/// The guards a pipeline kept (see above).
+struct Guards {
+  bool infinity = false;        // inputs at ±inf go through stand-ins and limit()
+  std::vector<std::string> nan; // inputs with a NaN test, by Port::name, each once
+};
+
 struct Pipeline {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> buffers; // inputs in argument order
@@ -60,6 +71,7 @@ struct Pipeline {
   Layout layout = Layout::Flat;
   std::vector<Port> inputs;  // one per entry of `buffers`, same order
   std::vector<Port> outputs; // one per output of `pipeline`, same order
+  Guards guards;
 
   /// Every argument in order, as compile_to_* and JIT modules expect them.
   std::vector<Halide::Argument> arguments() const;
