@@ -122,6 +122,9 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
     throw Error(k.symbol + " takes more arrays than jit kernels bind (" +
                 std::to_string(kMaxBuffers) + " in all, " + std::to_string(kMaxOutputs) +
                 " outputs)");
+  if (k.param_names.size() > kStackScalars)
+    throw Error(k.symbol + " has more than " + std::to_string(kStackScalars) +
+                " scalar parameters, more than jit kernels bind");
   impl->params_f64 = k.params_f64;
   for (std::size_t i = 0; i < k.param_names.size(); ++i) {
     if (codegen::is_per_channel(key.spec, k.param_names[i])) continue;
@@ -329,8 +332,8 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     if (grad)
       for (std::size_t b = 0; b < outputs.size(); ++b) {
         const bool per_channel = k.out_ports[b].extent == Extent::Channels;
-        std::memset(outputs[b], 0,
-                    static_cast<std::size_t>((per_channel ? shape.channels : 1) * k.bytes));
+        const std::int64_t count = per_channel ? shape.channels : 1;
+        if (count > 0) std::memset(outputs[b], 0, static_cast<std::size_t>(count * k.bytes));
       }
     return;
   }

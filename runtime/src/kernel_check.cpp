@@ -344,10 +344,8 @@ struct Outcome {
   long points = 0;
   long failures = 0;
   long excluded = 0; // gated pairs outside the limit scheme's domain (see limit_comparable)
-  long widened = 0;
-  double max_ulp_unwidened =
-      0; // max ulp over the points the ULP bound itself admits  // f64 points within the formula's
-         // own error bound but beyond the ULP bound
+  long widened = 0;  // f64 points beyond the ULP bound, within the formula's own bound
+  double max_ulp_unwidened = 0; // max ulp over the points the ULP bound itself admits
   double max_rel_grad = 0;
   std::string first;
   void fail(const std::string &what) {
@@ -373,7 +371,8 @@ Points points_for(const check::Subject &s, Role role, DType dtype,
                   const std::vector<long double> &xs, bool gated) {
   Points p;
   if (role == Role::BackwardFromOutput) {
-    // y = f(x) as stored by a forward kernel of this dtype: the inputs a framework keeps.
+    // y = f(x) correctly rounded to the dtype (the long-double reference, stored): the kind of
+    // input a framework keeps from its forward pass.
     check::Probe f{nullptr, {0}, {}, 0, false};
     const ir::Program prog(s.expr);
     f.program = &prog;
@@ -485,7 +484,12 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Kerne
         // f64: within what evaluating the formula in f64 can guarantee (see F64ErrorBound).
         const long double allowed = std::fabs(scale) * f64_bound->at(xi, gi) +
                                     std::ldexp(1.0L, -fm.precision) * std::fabs(exact);
-        if (std::fabs(got - exact) <= allowed) {
+        // An intermediate beyond DBL_MAX makes the bound infinite: then only the overflow of the
+        // result itself (an infinity of the exact value's sign) is admitted, nothing else.
+        const bool within = std::isfinite(allowed)
+                                ? std::fabs(got - exact) <= allowed
+                                : std::isinf(got) && std::signbit(got) == std::signbit(exact);
+        if (within) {
           ok = true;
           ++o.widened;
         }
@@ -531,7 +535,7 @@ double gradient_check(const check::Subject &s, DType dtype, const Kernel &kernel
     if (d.crosses_kink || !std::isfinite(d.value) || std::fabs(d.value) < 0x1p-10L) continue;
     ++*points;
     const long double rel = std::fabs(dx.get(i) - d.value) / std::fabs(d.value);
-    worst = std::max(worst, static_cast<double>(rel));
+    if (!(rel <= worst)) worst = std::isnan(rel) ? INFINITY : static_cast<double>(rel); // NaN fails
   }
   return worst;
 }

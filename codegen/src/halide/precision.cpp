@@ -71,31 +71,48 @@ bool is_transcendental(ir::Kind k) {
 }
 
 /// Whether lower.cpp carries e as a double word: constants, inputs, parameters, ±, · and small
-/// powers of them (lower.cpp's double_word_rule; keep the two in step).
-bool double_word(ir::Expr e) {
+/// powers of them (lower.cpp's double_word_rule; keep the two in step). Memoised: the IR is a
+/// DAG, and a shared subexpression must not be walked once per path.
+bool double_word(ir::Expr e, std::unordered_map<ir::Expr, bool, ir::ExprHash> &memo) {
+  if (auto it = memo.find(e); it != memo.end()) return it->second;
+  bool r = false;
   switch (e.kind()) {
   case ir::Kind::Const:
   case ir::Kind::Input:
-  case ir::Kind::Param: return true;
-  case ir::Kind::Pow: return e.exponent() >= 1 && e.exponent() <= 8 && double_word(e.child(0));
+  case ir::Kind::Param: r = true; break;
+  case ir::Kind::Pow:
+    r = e.exponent() >= 1 && e.exponent() <= 8 && double_word(e.child(0), memo);
+    break;
   case ir::Kind::Neg:
   case ir::Kind::Add:
   case ir::Kind::Sub:
   case ir::Kind::Mul:
+    r = true;
     for (int i = 0; i < e.num_children(); ++i)
-      if (!double_word(e.child(i))) return false;
-    return true;
-  default: return false;
+      r = r && double_word(e.child(i), memo);
+    break;
+  default: break;
   }
+  memo.emplace(e, r);
+  return r;
+}
+bool double_word(ir::Expr e) {
+  std::unordered_map<ir::Expr, bool, ir::ExprHash> memo;
+  return double_word(e, memo);
 }
 
-/// The inputs e reads, as a bit set (bit i: input(i)).
-unsigned inputs_read(ir::Expr e) {
-  if (e.kind() == ir::Kind::Input) return 1u << e.input_index();
-  unsigned r = 0;
+/// The inputs e reads, as a bit set (bit i: input(i)); memoised like double_word.
+unsigned inputs_read(ir::Expr e, std::unordered_map<ir::Expr, unsigned, ir::ExprHash> &memo) {
+  if (auto it = memo.find(e); it != memo.end()) return it->second;
+  unsigned r = e.kind() == ir::Kind::Input ? 1u << e.input_index() : 0u;
   for (int i = 0; i < e.num_children(); ++i)
-    r |= inputs_read(e.child(i));
+    r |= inputs_read(e.child(i), memo);
+  memo.emplace(e, r);
   return r;
+}
+unsigned inputs_read(ir::Expr e) {
+  std::unordered_map<ir::Expr, unsigned, ir::ExprHash> memo;
+  return inputs_read(e, memo);
 }
 
 /// factor·p for a double-word factor and p = sigmoid(u), erfc(u) or tanh(softplus(u)) of a

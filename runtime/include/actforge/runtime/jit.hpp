@@ -106,8 +106,9 @@ public:
   /// The general call: one pointer per input_ports() and per output_ports(), each to the number
   /// of dtype() values its Extent says. Elementwise outputs may alias the matching input (in
   /// place). Any size, any alignment; arrays of more than 2^30 elements go through in pieces
-  /// (param_grad sums the pieces' results in f64). Throws actforge::Error naming the argument
-  /// that is wrong. Allocates nothing.
+  /// (param_grad sums the pieces' results in f64, but each piece's own sum is rounded to dtype()
+  /// first: f16/bf16 pieces can round coarsely or overflow). Throws actforge::Error naming the
+  /// argument that is wrong. Allocates nothing.
   void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
            const Params &params = {}) const;
   /// Flat kernels: n elements.
