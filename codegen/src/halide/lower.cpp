@@ -22,7 +22,10 @@ Halide::Expr exp_neg_scaled_square(const Halide::Expr &v, long double k) {
       v * Halide::Internal::make_const(v.type(), std::sqrt(static_cast<double>(k))));
 }
 
-bool is_transcendental(ir::Kind k) {
+// Primitives whose value tends to a finite limit (0, ±1, 2) at one end or both, where a
+// polynomial factor multiplying them can overflow while the product stays finite (not
+// precision.cpp's transcendental set: log and log1p grow without bound).
+bool saturating_primitive(ir::Kind k) {
   switch (k) {
   case ir::Kind::Exp:
   case ir::Kind::Expm1:
@@ -176,7 +179,7 @@ private:
     if (auto it = growth_.find(e); it != growth_.end()) return it->second;
     Growth g;
     g.varies = e.kind() == ir::Kind::Input;
-    g.saturates = is_transcendental(e.kind());
+    g.saturates = saturating_primitive(e.kind());
     for (int i = 0; i < e.num_children(); ++i) {
       const Growth c = growth(e.child(i));
       g.varies |= c.varies;
