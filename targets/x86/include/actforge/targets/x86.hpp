@@ -6,6 +6,8 @@
 // can be generated (AOT) but not run: a host without AVX-512 runs the AVX2 kernel.
 #pragma once
 
+#include "actforge/targets/target.hpp"
+
 #include <Halide.h>
 
 #include <string>
@@ -14,11 +16,7 @@
 
 namespace actforge::targets::x86 {
 
-struct TargetInfo {
-  std::string name;      // x86-64-avx2 or x86-64-avx512
-  Halide::Target halide; // what Halide compiles for
-  int vector_bits;       // natural vector width: 256 or 512
-};
+using targets::TargetInfo; // name x86-64-avx2 or x86-64-avx512, vector_bits 256 or 512
 
 /// The x86 target names Actforge knows, best last.
 const std::vector<std::string> &names();
