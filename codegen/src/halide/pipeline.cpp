@@ -441,6 +441,27 @@ Halide::Expr store_value(Halide::Type store, const Halide::Expr &is_nan, const H
   return Halide::cast(store, Halide::select(is_nan, nan, v));
 }
 
+// bf16 as bits, for GPU code: LLVM 14's PTX back end cannot convert to or from bfloat (it
+// crashes), so GPU kernels read and write bf16 arrays as uint16 and convert with integer
+// arithmetic. f32 from bf16 is exact (a shift); the way back rounds to nearest even, from f64
+// through f32 rounded to odd (which leaves the final rounding correct, not double).
+Halide::Expr bf16_from_bits(const Halide::Expr &bits) {
+  return Halide::reinterpret(Halide::Float(32), Halide::cast(Halide::UInt(32), bits) << 16);
+}
+Halide::Expr bf16_bits(const Halide::Expr &is_nan, Halide::Expr v) {
+  if (v.type().bits() == 64) {
+    const Halide::Expr r = Halide::cast(Halide::Float(32), v);
+    const Halide::Expr rb = Halide::reinterpret(Halide::UInt(32), r);
+    const Halide::Expr back = Halide::cast(Halide::Float(64), r);
+    const Halide::Expr toward_zero = Halide::select(Halide::abs(back) > Halide::abs(v), rb - 1, rb);
+    v = Halide::reinterpret(Halide::Float(32), Halide::select(back != v, toward_zero | 1, rb));
+  }
+  const Halide::Expr b = Halide::reinterpret(Halide::UInt(32), v);
+  const Halide::Expr rounded = (b + 0x7fff + ((b >> 16) & 1)) >> 16;
+  return Halide::select(is_nan || Halide::is_nan(v), Halide::cast(Halide::UInt(16), 0x7fc0),
+                        Halide::cast(Halide::UInt(16), rounded));
+}
+
 // Defines f(args) as one value or a Tuple; element() reads component k back either way.
 void define(Halide::FuncRef ref, const std::vector<Halide::Expr> &values) {
   if (values.size() == 1)
@@ -462,6 +483,7 @@ public:
     // f64 arithmetic for narrower storage already leaves every rounding 2^-29 of an output ulp:
     // double-word arguments would only cost time (10-20% in the x·f(x) family's backward).
     env_.double_words = !(compute_.bits() == 64 && store_.bits() < 64);
+    gpu_bf16_ = schedule_.gpu() && spec_.dtype == DType::BF16;
   }
 
   Pipeline build() {
@@ -477,14 +499,22 @@ public:
 
 private:
   bool channels() const { return spec_.layout == Layout::Channels; }
+  // The element type of buffers the kernel reads and writes elementwise, and the conversions.
+  Halide::Type buffer_type() const { return gpu_bf16_ ? Halide::UInt(16) : store_; }
+  Halide::Expr decode(const Halide::Expr &stored) const {
+    return Halide::cast(compute_, gpu_bf16_ ? bf16_from_bits(stored) : stored);
+  }
+  Halide::Expr encode(const Halide::Expr &is_nan, const Halide::Expr &v) const {
+    return gpu_bf16_ ? bf16_bits(is_nan, v) : store_value(store_, is_nan, v);
+  }
   int width() const { return schedule_.lanes * schedule_.unroll; }
 
   // An Elements buffer: its value at the current element, in the compute type.
   Halide::Expr add_elements(const std::string &name) {
-    p_.buffers.emplace_back(store_, dimensions(Extent::Elements, spec_.layout), name);
+    p_.buffers.emplace_back(buffer_type(), dimensions(Extent::Elements, spec_.layout), name);
     p_.inputs.push_back({name, Extent::Elements});
     const Halide::ImageParam &b = p_.buffers.back();
-    return Halide::cast(compute_, channels() ? b(i_, c_, o_) : b(i_));
+    return decode(channels() ? b(i_, c_, o_) : b(i_));
   }
 
   // The activation's inputs x[, g] (or y for backward_from_output).
@@ -500,9 +530,9 @@ private:
     const auto infos = ir::collect_params(e);
     for (const auto &info : infos) {
       if (!is_per_channel(spec_, info.name)) continue;
-      p_.buffers.emplace_back(store_, 1, info.name);
+      p_.buffers.emplace_back(buffer_type(), 1, info.name);
       p_.inputs.push_back({info.name, Extent::Channels});
-      env_.params[info.name] = Halide::cast(compute_, p_.buffers.back()(c_));
+      env_.params[info.name] = decode(p_.buffers.back()(c_));
     }
     for (const auto &info : infos) {
       if (is_per_channel(spec_, info.name)) continue;
@@ -550,7 +580,7 @@ private:
     add_params(spec_.expr);
     const Guard guard = infinity_guard(values, {spec_.expr});
     Halide::Func out("y");
-    at(out) = store_value(store_, nan_test(values, spec_.expr), lower_guarded(guard, spec_.expr));
+    at(out) = encode(nan_test(values, spec_.expr), lower_guarded(guard, spec_.expr));
     p_.outputs.push_back({"y", Extent::Elements});
     finish_elementwise(out);
   }
@@ -567,7 +597,7 @@ private:
     for (int k = 0; k < inputs_; ++k) {
       const ir::Expr &e = derivatives[static_cast<std::size_t>(k)];
       // dy · f'(x) is NaN where dy is: only the inputs need a test.
-      grads.push_back(store_value(store_, nan_test(values, e), dy * lower_guarded(guard, e)));
+      grads.push_back(encode(nan_test(values, e), dy * lower_guarded(guard, e)));
       p_.outputs.push_back({"d" + std::string(ir::input_name(k)), Extent::Elements});
     }
     Halide::Func out("dx");
@@ -583,7 +613,7 @@ private:
     const Guard guard = infinity_guard({y}, {g});
     const Halide::Expr d = lower_guarded(guard, g);
     Halide::Func out("dx");
-    at(out) = store_value(store_, nan_test({y}, g), dy * d);
+    at(out) = encode(nan_test({y}, g), dy * d);
     p_.outputs.push_back({"dx", Extent::Elements});
     finish_elementwise(out);
   }
@@ -602,6 +632,11 @@ private:
   }
 
   void schedule_flat(Halide::Func &out) {
+    if (schedule_.gpu()) {
+      if (schedule_.lanes > 1 && store_.bits() < 64) align_elements(out);
+      schedule_gpu(out, i_);
+      return;
+    }
     if (schedule_.parallel_chunk > 0) {
       Halide::Var outer("io"), inner("ii");
       out.split(i_, outer, inner, static_cast<int>(schedule_.parallel_chunk),
@@ -617,10 +652,60 @@ private:
   // vector (channels-last data: inner = 1) the vector runs across channels instead. A parallel
   // schedule hands each task one outer index.
   void schedule_channels(Halide::Func &out) {
+    if (schedule_.gpu()) {
+      // One flat index over (i, c, o): the channel of an element is found by division, which
+      // costs nothing next to the memory traffic, and rows of any length fill whole warps.
+      // Rows need not be 128-bit aligned, so every access is scalar (lanes are ignored).
+      Halide::Var ic("ic"), all("all");
+      out.fuse(i_, c_, ic).fuse(ic, o_, all);
+      schedule_gpu(out, all, /*vector=*/false);
+      return;
+    }
     if (schedule_.parallel_chunk > 0) out.parallel(o_);
     const Halide::Expr inner = out.output_buffers()[0].dim(0).extent();
     out.specialize(inner >= width()).vectorize(i_, width(), Halide::TailStrategy::GuardWithIf);
     out.reorder(c_, i_, o_).vectorize(c_, width(), Halide::TailStrategy::GuardWithIf);
+  }
+
+  // Blocks of gpu_threads·lanes·unroll elements; in a block, step u of thread t covers the
+  // lanes elements from (u·gpu_threads + t)·lanes: a warp's loads are contiguous.
+  void schedule_gpu(Halide::Func &out, const Halide::Var &v, bool vector = true) {
+    // f64 arrays are read element by element: LLVM 14's PTX back end crashes on f64 vectors.
+    const bool vectors = vector && store_.bits() < 64;
+    const int lanes = vectors ? schedule_.lanes : 1;
+    const int unroll = vectors ? schedule_.unroll : schedule_.lanes * schedule_.unroll;
+    const int threads = schedule_.gpu_threads;
+    Halide::Var block("block"), rest("rest"), step("step"), lane_group("lane_group"),
+        thread("thread"), lane("lane");
+    out.split(v, block, rest, threads * lanes * unroll, Halide::TailStrategy::GuardWithIf)
+        .split(rest, step, lane_group, threads * lanes, Halide::TailStrategy::RoundUp)
+        .split(lane_group, thread, lane, lanes, Halide::TailStrategy::RoundUp)
+        .reorder(lane, thread, step, block)
+        .gpu_blocks(block)
+        .gpu_threads(thread)
+        .unroll(step);
+    if (lanes > 1) out.vectorize(lane);
+  }
+
+  // The kernel may assume 128-bit aligned arrays: every Elements buffer, in and out, starts on a
+  // multiple of lanes elements (the caller checks) and is indexed from 0.
+  void align_elements(Halide::Func &out) {
+    const int bytes = schedule_.lanes * store_.bytes();
+    for (auto &b : p_.buffers)
+      if (b.dimensions() == 1 && b.name() != "" && is_elements(b.name()))
+        b.set_host_alignment(bytes).dim(0).set_min(0);
+    // Halide constrains the second and later outputs' bounds to the first's itself.
+    const std::vector<Halide::OutputImageParam> outputs = out.output_buffers();
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+      Halide::OutputImageParam o = outputs[k];
+      o.set_host_alignment(bytes);
+      if (k == 0) o.dim(0).set_min(0);
+    }
+  }
+  bool is_elements(const std::string &name) const {
+    for (const auto &port : p_.inputs)
+      if (port.name == name) return port.extent == Extent::Elements;
+    return false;
   }
 
   const KernelSpec &spec_;
@@ -629,6 +714,7 @@ private:
   const int inputs_;
   Pipeline p_;
   LowerEnv env_;
+  bool gpu_bf16_ = false;
   Halide::Var i_{"i"}, c_{"c"}, o_{"o"};
 };
 
@@ -668,7 +754,11 @@ void Builder::param_grad() {
   const Halide::Expr inner = x.dim(0).extent();
   const Halide::Expr C = channels() ? x.dim(1).extent() : Halide::Expr(1);
   const Halide::Expr outer = channels() ? x.dim(2).extent() : Halide::Expr(1);
-  const int V = width();
+  // GPU: partial sums for U threads, thread u taking elements u, u + U, ... of every row; the
+  // CPU sums them after (Halide copies the U·C partial sums back).
+  const bool gpu = schedule_.gpu();
+  const int U = channels() ? 256 : 65536;
+  const int V = gpu ? U : width();
   const Halide::Expr full = inner / V * V;
 
   // acc' = acc + t for every parameter, as Kahan's compensated step where `kahan`.
@@ -699,12 +789,13 @@ void Builder::param_grad() {
 
   Halide::Var u("u");
   Halide::Func partial("partial"), tail("tail"), chan("chan");
-  Halide::RDom r(0, inner / V, 0, outer, "r");
+  Halide::RDom r(0, gpu ? (inner + V - 1) / V : inner / V, 0, outer, "r");
+  if (gpu) r.where(r.x * V + u < inner);
   define(partial(u, c_), zeros);
   define(partial(u, c_), add(partial(u, c_), term_at(r.x * V + u, c_, r.y)));
   Halide::RDom rt(full, inner - full, 0, outer, "rt");
   define(tail(c_), zeros);
-  define(tail(c_), add(tail(c_), term_at(rt.x, c_, rt.y)));
+  if (!gpu) define(tail(c_), add(tail(c_), term_at(rt.x, c_, rt.y)));
 
   // Per channel: the lanes and the tail, each as sum - carry.
   auto settled = [&](const Halide::FuncRef &f, std::size_t k) {
@@ -713,8 +804,17 @@ void Builder::param_grad() {
   };
   Halide::RDom ru(0, V, "ru");
   std::vector<Halide::Expr> per_channel;
+  Halide::Func gather("gather"); // GPU: the U partial sums, added as the partial sums were
+  if (gpu) {
+    std::vector<Halide::Expr> parts;
+    for (std::size_t k = 0; k < K; ++k)
+      parts.push_back(settled(partial(ru, c_), k));
+    define(gather(c_), zeros);
+    define(gather(c_), add(gather(c_), parts));
+  }
   for (std::size_t k = 0; k < K; ++k)
-    per_channel.push_back(settled(tail(c_), k) + Halide::sum(settled(partial(ru, c_), k)));
+    per_channel.push_back(gpu ? settled(gather(c_), k)
+                              : settled(tail(c_), k) + Halide::sum(settled(partial(ru, c_), k)));
   define(chan(c_), per_channel);
 
   std::vector<Halide::Func> outs;
@@ -733,6 +833,24 @@ void Builder::param_grad() {
   }
 
   validate(schedule_);
+  if (gpu) {
+    const int T = std::min(256, U);
+    Halide::Var ub("ub"), ut("ut");
+    partial.compute_root()
+        .split(u, ub, ut, T)
+        .reorder(ut, c_, ub)
+        .gpu_blocks(c_, ub)
+        .gpu_threads(ut);
+    partial.update()
+        .split(u, ub, ut, T)
+        .reorder(r.x, r.y, ut, c_, ub)
+        .gpu_blocks(c_, ub)
+        .gpu_threads(ut);
+    gather.compute_root();
+    chan.compute_root();
+    p_.pipeline = Halide::Pipeline(outs);
+    return;
+  }
   partial.compute_root().vectorize(u, V);
   partial.update().reorder(u, r.x, c_, r.y).vectorize(u, V);
   tail.compute_root();
