@@ -6,6 +6,7 @@
 
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/targets/cuda.hpp"
 #include "actforge/targets/x86.hpp"
 
 #include <HalideRuntime.h>
@@ -39,6 +40,14 @@ struct Kernel::Impl {
   std::vector<std::pair<std::string, double>> params; // scalar parameters
   std::vector<std::string> per_channel;
   runtime::ArgvEntry entry = nullptr;
+  // GPU kernels: the entry for arrays not aligned to the schedule's lanes, the runtime's CUDA
+  // device interface, and where the caller's arrays live.
+  bool gpu = false;
+  runtime::ArgvEntry entry_unaligned = nullptr;
+  const halide_device_interface_t *device = nullptr;
+  Memory memory = Memory::Host;
+  int (*copy_to_host)(void *, halide_buffer_t *) = nullptr;
+  int (*device_free)(void *, halide_buffer_t *) = nullptr;
 };
 
 namespace {
@@ -64,7 +73,8 @@ struct KeyHash {
          {static_cast<std::size_t>(k.spec.role), static_cast<std::size_t>(k.spec.dtype),
           static_cast<std::size_t>(k.spec.layout), std::hash<std::string>{}(k.target),
           static_cast<std::size_t>(k.schedule.lanes), static_cast<std::size_t>(k.schedule.unroll),
-          static_cast<std::size_t>(k.schedule.parallel_chunk)})
+          static_cast<std::size_t>(k.schedule.parallel_chunk),
+          static_cast<std::size_t>(k.schedule.gpu_threads)})
       mix(v);
     for (const auto &list : {k.spec.per_channel, k.spec.wrt}) {
       mix(list.size());
@@ -103,9 +113,12 @@ std::vector<Port> ports_of(const std::vector<codegen::halide::Port> &ports, std:
 }
 
 std::shared_ptr<const Kernel::Impl> load(const Key &key) {
-  const auto target = targets::x86::resolve(key.target);
-  if (!targets::x86::cpu_supports(target.name))
+  const auto target = targets::resolve(key.target);
+  // GPU kernels compile anywhere (and fill the disk cache); running them needs the driver,
+  // which Kernel::run checks.
+  if (!target.gpu && !targets::x86::cpu_supports(target.name)) {
     throw Error("this CPU cannot run " + target.name + " kernels");
+  }
   runtime::LoadedKernel loaded = runtime::load_kernel(key.name, key.spec, key.schedule, target);
   const runtime::KernelInterface &k = loaded.interface;
   auto impl = std::make_shared<Kernel::Impl>();
@@ -133,6 +146,18 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
   }
   impl->per_channel = key.spec.per_channel;
   impl->entry = loaded.entry;
+  impl->entry_unaligned = loaded.entry_unaligned;
+  impl->gpu = target.gpu;
+  if (target.gpu) {
+    using Interface = const halide_device_interface_t *(*)();
+    impl->device =
+        reinterpret_cast<Interface>(runtime::runtime_symbol("halide_cuda_device_interface"))();
+    impl->memory = Memory::Device;
+    impl->copy_to_host = reinterpret_cast<int (*)(void *, halide_buffer_t *)>(
+        runtime::runtime_symbol("halide_copy_to_host"));
+    impl->device_free = reinterpret_cast<int (*)(void *, halide_buffer_t *)>(
+        runtime::runtime_symbol("halide_device_free"));
+  }
   ++(loaded.from_disk ? disk_loads : compiles);
   return impl;
 }
@@ -140,19 +165,31 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
 } // namespace
 
 Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
-  const auto info = targets::x86::resolve(options.target);
+  const auto info = targets::resolve(options.target);
   codegen::KernelSpec spec{expr,           options.role,        options.dtype,
                            options.layout, options.per_channel, options.wrt};
   std::sort(spec.per_channel.begin(), spec.per_channel.end());
   std::sort(spec.wrt.begin(), spec.wrt.end());
+  const int bits = options.dtype == DType::F64 ? 64 : 32;
+  const int storage_bits = options.dtype == DType::F64 ? 64 : options.dtype == DType::F32 ? 32 : 16;
   Key key{std::move(spec), info.name,
-          options.schedule.value_or(
-              codegen::default_schedule(info.vector_bits, options.dtype == DType::F64 ? 64 : 32)),
+          options.schedule.value_or(info.gpu ? codegen::default_gpu_schedule(storage_bits)
+                                             : codegen::default_schedule(info.vector_bits, bits)),
           std::move(name)};
+  if (key.schedule.gpu() != info.gpu)
+    throw Error(std::string("a ") + (info.gpu ? "GPU" : "CPU") + " target needs a " +
+                (info.gpu ? "GPU schedule (gpu_threads > 0)" : "CPU schedule (gpu_threads = 0)"));
+  // A GPU kernel asked for with host memory: the same compiled code, its calls copying.
+  auto with_memory = [&](std::shared_ptr<const Kernel::Impl> impl) {
+    if (!impl->gpu || options.memory == impl->memory) return Kernel(std::move(impl));
+    auto copy = std::make_shared<Kernel::Impl>(*impl);
+    copy->memory = options.memory;
+    return Kernel(std::move(copy));
+  };
   Cache &c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (auto it = c.kernels.find(key); it != c.kernels.end()) return Kernel(it->second);
+    if (auto it = c.kernels.find(key); it != c.kernels.end()) return with_memory(it->second);
   }
   codegen::validate(key.spec);
   codegen::validate(key.schedule);
@@ -160,7 +197,7 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   // the same new kernel may both build it; the first to finish is kept.
   auto impl = load(key);
   std::lock_guard<std::mutex> lock(c.mutex);
-  return Kernel(c.kernels.emplace(std::move(key), std::move(impl)).first->second);
+  return with_memory(c.kernels.emplace(std::move(key), std::move(impl)).first->second);
 }
 
 Kernel jit(std::string_view name_or_text, const JitOptions &options) {
@@ -179,6 +216,7 @@ Role Kernel::role() const { return impl_->spec.role; }
 DType Kernel::dtype() const { return impl_->spec.dtype; }
 Layout Kernel::layout() const { return impl_->spec.layout; }
 const std::string &Kernel::target() const { return impl_->target; }
+Memory Kernel::memory() const { return impl_->memory; }
 const codegen::Schedule &Kernel::schedule() const { return impl_->schedule; }
 int Kernel::num_inputs() const { return impl_->inputs; }
 int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
@@ -326,6 +364,9 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     else
       scalars[i].f32 = static_cast<float>(value);
   }
+  if (k.gpu)
+    if (const std::string &problem = targets::cuda::driver_problem(); !problem.empty())
+      throw Error(k.name + " cannot run: " + problem);
   const bool grad = k.spec.role == Role::ParamGrad;
   if (elements == 0) {
     // Nothing to read. A sum over no elements is 0 (all-zero bits in every storage type).
@@ -369,9 +410,13 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
   double sum[kMaxOutputs][kGroup];
   const std::size_t n_out = outputs.size();
 
+  // GPU kernels with lanes > 1 assume 128-bit aligned elementwise arrays (flat elementwise roles
+  // only: the others read element by element); any other call takes the unaligned entry.
+  const std::uintptr_t alignment = static_cast<std::uintptr_t>(k.schedule.lanes * k.bytes);
   auto call = [&](std::int64_t o, std::int64_t c, std::int64_t i, std::int64_t no, std::int64_t nc,
                   std::int64_t ni) {
     const std::int64_t start = (o * shape.channels + c) * shape.inner + i;
+    bool aligned = true; // cleared below for a device array off the alignment
     for (std::size_t b = 0; b < n_buf; ++b) {
       const Port &port = port_of(b);
       const void *base = b < n_in ? inputs[b] : outputs[b - n_in];
@@ -382,7 +427,23 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
         offset = c, extent = nc;
       }
       if (b >= n_in && grad && !single) base = slot[b - n_in], offset = 0; // a partial result
-      bufs[b].host = static_cast<std::uint8_t *>(const_cast<void *>(base)) + offset * k.bytes;
+      std::uint8_t *at = static_cast<std::uint8_t *>(const_cast<void *>(base)) + offset * k.bytes;
+      bufs[b].host = at;
+      bufs[b].device = 0;
+      bufs[b].device_interface = nullptr;
+      bufs[b].flags = 0;
+      // GPU kernels: device memory is bound as the buffer's device allocation; param_grad's
+      // results are computed on the host side, into host memory. Host memory marked dirty is
+      // copied in by the kernel itself (and the outputs back, below).
+      if (k.gpu && k.memory == Memory::Device && !(b >= n_in && grad)) {
+        bufs[b].host = nullptr;
+        bufs[b].device = reinterpret_cast<std::uint64_t>(at);
+        bufs[b].device_interface = k.device;
+        if (port.extent == Extent::Elements && !grad && !channels)
+          aligned = aligned && reinterpret_cast<std::uintptr_t>(at) % alignment == 0;
+      }
+      if (k.gpu && k.memory == Memory::Host && b < n_in)
+        bufs[b].flags = halide_buffer_flag_host_dirty;
       if (bufs[b].dimensions == 3) {
         dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(ni), 1);
         dims[b][1] = halide_dimension_t(0, static_cast<std::int32_t>(nc),
@@ -394,7 +455,14 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
         dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(extent), 1);
       }
     }
-    if (const int rc = k.entry(argv); rc != 0)
+    int rc = (aligned ? k.entry : k.entry_unaligned)(argv);
+    if (k.gpu && k.memory == Memory::Host) {
+      for (std::size_t b = n_in; b < n_buf && rc == 0; ++b)
+        if (bufs[b].device) rc = k.copy_to_host(nullptr, &bufs[b]);
+      for (std::size_t b = 0; b < n_buf; ++b)
+        if (bufs[b].device) k.device_free(nullptr, &bufs[b]);
+    }
+    if (rc != 0)
       throw Error(k.name + " failed (Halide error " + std::to_string(rc) +
                   "): " + runtime::last_runtime_error());
     if (!grad || single) return;

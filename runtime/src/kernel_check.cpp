@@ -7,6 +7,7 @@
 #include "actforge/dsl/scalar.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/targets/cuda.hpp"
 #include "actforge/targets/x86.hpp"
 
 #include <algorithm>
@@ -545,11 +546,17 @@ double gradient_check(const check::Subject &s, DType dtype, const Kernel &kernel
 /// same sum in long double. The kernel's terms are each within the backward bound and it sums in
 /// f64, so the sum may differ by 8 ulp of the dtype times Σ|terms| (the sum can cancel) plus the
 /// final rounding to the dtype.
+// The checks hand kernels host arrays: GPU kernels copy them in and out.
+JitOptions host_memory(JitOptions o) {
+  o.memory = Memory::Host;
+  return o;
+}
+
 std::vector<check::Record> check_param_grad(const check::Subject &s, DType dtype,
                                             const std::string &target,
                                             const std::vector<long double> &kinks) {
   std::vector<check::Record> out;
-  const Kernel k = jit(s.expr, JitOptions{Role::ParamGrad, dtype, target}, s.name);
+  const Kernel k = jit(s.expr, host_memory(JitOptions{Role::ParamGrad, dtype, target}), s.name);
   std::vector<long double> xs;
   for (long double x : check::point_set(kinks))
     xs.push_back(round_to(x, dtype));
@@ -627,9 +634,15 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
   bool runnable = true;
   std::string why_not;
   try {
-    target_name = targets::x86::resolve(options.target).name;
-    runnable = targets::x86::cpu_supports(target_name);
-    if (!runnable) why_not = "this CPU cannot run " + target_name;
+    const targets::TargetInfo info = targets::resolve(options.target);
+    target_name = info.name;
+    if (info.gpu) {
+      why_not = targets::cuda::driver_problem();
+      runnable = why_not.empty();
+    } else {
+      runnable = targets::x86::cpu_supports(target_name);
+      if (!runnable) why_not = "this CPU cannot run " + target_name;
+    }
   } catch (const Error &e) {
     runnable = false;
     why_not = e.what();
@@ -666,7 +679,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     const std::vector<long double> xs = sample(dtype, options.log2_stride, kinks);
     for (const Case &c : cases) {
       check::Record r = record(c.role, c.wrt, dtype);
-      const Kernel k = jit(s.expr, JitOptions{c.role, dtype, target_name, std::nullopt}, s.name);
+      const Kernel k =
+          jit(s.expr, host_memory(JitOptions{c.role, dtype, target_name, std::nullopt}), s.name);
       const Outcome o = measure(s, c, dtype, k, points_for(s, c.role, dtype, xs, gated));
       r.status = o.failures ? check::Status::Fail : check::Status::Pass;
       r.max_ulp = o.max_ulp;

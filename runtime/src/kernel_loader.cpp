@@ -5,6 +5,7 @@
 
 #include "actforge/error.hpp"
 #include "actforge/ir/print.hpp"
+#include "actforge/targets/cuda.hpp"
 
 #include <dlfcn.h>
 #include <mutex>
@@ -14,6 +15,7 @@ namespace actforge::runtime {
 namespace {
 
 thread_local std::string last_error;
+void *runtime_handle = nullptr;
 
 extern "C" void actforge_halide_error(void *, const char *message) { last_error = message; }
 
@@ -58,7 +60,9 @@ void load_runtime() {
   static bool loaded = false;
   std::lock_guard<std::mutex> lock(mutex);
   if (loaded) return;
-  const targets::x86::TargetInfo target = runtime_target(targets::x86::names());
+  // Built with Halide's CUDA module: the one runtime serves CPU and GPU kernels alike. The
+  // driver is loaded only when a GPU kernel first runs.
+  const targets::TargetInfo target = runtime_target(targets::known_names());
   const std::string key = std::string("halide-runtime 1\ntarget ") + target.halide.to_string() +
                           "\nhalide " + halide_version() + "\nactforge " + ACTFORGE_VERSION + " " +
                           codegen_fingerprint();
@@ -76,6 +80,22 @@ void load_runtime() {
   auto set_handler = reinterpret_cast<SetHandler>(::dlsym(handle, "halide_set_error_handler"));
   if (!set_handler) throw Error("the Halide runtime has no halide_set_error_handler");
   set_handler(&actforge_halide_error); // Halide's default prints to stderr; ours keeps the text
+  // GPU kernels run in the host's current CUDA context (else the device's primary context),
+  // not in a private context of Halide's, so device pointers from cudaMalloc are valid in them.
+  using SetAcquire = void *(*)(int (*)(void *, void **, bool));
+  using SetRelease = void *(*)(int (*)(void *));
+  using Reuse = int (*)(void *, bool);
+  auto set_acquire =
+      reinterpret_cast<SetAcquire>(::dlsym(handle, "halide_set_cuda_acquire_context"));
+  auto set_release =
+      reinterpret_cast<SetRelease>(::dlsym(handle, "halide_set_cuda_release_context"));
+  auto reuse = reinterpret_cast<Reuse>(::dlsym(handle, "halide_reuse_device_allocations"));
+  if (!set_acquire || !set_release || !reuse)
+    throw Error("the Halide runtime has no CUDA context hooks");
+  set_acquire(&targets::cuda::acquire_context);
+  set_release(&targets::cuda::release_context);
+  reuse(nullptr, true); // keep device scratch (param_grad's partial sums) between calls
+  runtime_handle = handle;
   loaded = true;
 }
 
@@ -151,8 +171,7 @@ std::string kernel_key(const std::string &activation, const codegen::KernelSpec 
 }
 
 LoadedKernel load_kernel(const std::string &activation, const codegen::KernelSpec &spec,
-                         const codegen::Schedule &schedule,
-                         const targets::x86::TargetInfo &target) {
+                         const codegen::Schedule &schedule, const targets::TargetInfo &target) {
   load_runtime();
   LoadedKernel out;
   KernelInterface &k = out.interface;
@@ -172,9 +191,23 @@ LoadedKernel load_kernel(const std::string &activation, const codegen::KernelSpe
           .first;
   out.entry = reinterpret_cast<ArgvEntry>(::dlsym(handle, (k.symbol + "_argv").c_str()));
   if (!out.entry) throw Error("compiled kernel " + k.symbol + " has no entry point");
+  out.entry_unaligned = out.entry;
+  if (target.gpu) {
+    out.entry_unaligned =
+        reinterpret_cast<ArgvEntry>(::dlsym(handle, (k.symbol + "_unaligned_argv").c_str()));
+    if (!out.entry_unaligned)
+      throw Error("compiled kernel " + k.symbol + " has no unaligned entry");
+  }
   return out;
 }
 
 std::string last_runtime_error() { return last_error; }
+
+void *runtime_symbol(const char *name) {
+  load_runtime();
+  void *symbol = ::dlsym(runtime_handle, name);
+  if (!symbol) throw Error(std::string("the Halide runtime has no ") + name);
+  return symbol;
+}
 
 } // namespace actforge::runtime

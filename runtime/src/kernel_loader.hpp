@@ -15,13 +15,18 @@ using ArgvEntry = int (*)(void **args);
 struct LoadedKernel {
   KernelInterface interface;
   ArgvEntry entry = nullptr;
-  bool from_disk = false; // found in the disk cache (else compiled now)
+  ArgvEntry entry_unaligned = nullptr; // GPU: the entry for arrays of any alignment (else entry)
+  bool from_disk = false;              // found in the disk cache (else compiled now)
 };
 
 /// The kernel `activation` / spec / schedule / target, ready to call. Loads the Halide runtime
 /// first (once per process). Throws actforge::Error.
 LoadedKernel load_kernel(const std::string &activation, const codegen::KernelSpec &spec,
-                         const codegen::Schedule &schedule, const targets::x86::TargetInfo &target);
+                         const codegen::Schedule &schedule, const targets::TargetInfo &target);
+
+/// A function of the process's Halide runtime (loading it first), e.g. halide_copy_to_host.
+/// Throws actforge::Error when it has none.
+void *runtime_symbol(const char *name);
 
 /// The message of the last Halide runtime error reported on this thread.
 std::string last_runtime_error();

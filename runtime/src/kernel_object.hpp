@@ -6,7 +6,7 @@
 #include "actforge/codegen/halide/pipeline.hpp"
 #include "actforge/codegen/kernel_spec.hpp"
 #include "actforge/codegen/schedule.hpp"
-#include "actforge/targets/x86.hpp"
+#include "actforge/targets/target.hpp"
 
 #include <optional>
 #include <string>
@@ -44,22 +44,33 @@ std::string kernel_stem(const std::string &activation, const codegen::KernelSpec
 /// parameters. Ports and the scalar type are left for compile_kernel_object() to fill in.
 KernelInterface describe_kernel(const std::string &activation, const codegen::KernelSpec &spec,
                                 const codegen::Schedule &schedule,
-                                const targets::x86::TargetInfo &target);
+                                const targets::TargetInfo &target);
 
 /// Lower `spec` and compile it to a no-runtime object at `object_path` whose C entry is named
 /// kernel_name(activation, ...). Deterministic: the same inputs give the same bytes.
+/// GPU targets: the object holds two entries, `symbol` (the schedule as given: with lanes > 1
+/// it assumes every elementwise array is aligned to lanes elements) and `symbol_unaligned`
+/// (Schedule::unaligned(): any alignment), each with its PTX embedded; the host code launches
+/// them through the Halide runtime's CUDA module.
 KernelInterface compile_kernel_object(const std::string &activation,
                                       const codegen::KernelSpec &spec,
                                       const codegen::Schedule &schedule,
-                                      const targets::x86::TargetInfo &target,
+                                      const targets::TargetInfo &target,
                                       const std::string &object_path);
 
 /// The target a process's (or a generated library's) single Halide runtime is built for: the
-/// least capable of `targets`, so it runs wherever any of their kernels may run.
-targets::x86::TargetInfo runtime_target(const std::vector<std::string> &targets);
+/// least capable x86 target of `targets` (x86-64-avx2 when there is none), so it runs wherever
+/// any of their kernels may run, with Halide's CUDA runtime when one of them is a GPU target.
+targets::TargetInfo runtime_target(const std::vector<std::string> &targets);
+
+/// The PTX modules embedded in a GPU kernel object, in the order they appear (one per entry).
+std::vector<std::string> embedded_ptx(const std::string &object_path);
 
 /// Halide's standalone runtime for `target`, as an object file.
-void compile_runtime_object(const targets::x86::TargetInfo &target, const std::string &path);
+void compile_runtime_object(const targets::TargetInfo &target, const std::string &path);
+
+/// `ld -r`: the objects as one relocatable object (the system linker, found on PATH).
+void link_relocatable(const std::vector<std::string> &objects, const std::string &output);
 
 /// `ld -shared` the objects into a shared object (the system linker, found on PATH). Throws
 /// actforge::Error with the linker's message when it fails or is missing.

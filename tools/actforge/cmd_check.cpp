@@ -16,7 +16,7 @@ constexpr const char *kHelp =
     R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...] [--json]
 
 With --target, compiles the kernels of each activation for T (host, x86-64-avx2,
-x86-64-avx512) — forward, backward (backward_g for gated activations, whose x and g run over
+x86-64-avx512, cuda) — forward, backward (backward_g for gated activations, whose x and g run over
 scrambled pairs of the sample), and backward_from_output where f' is a function of f's output —
 runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64 patterns) plus the special
 values, and reports the max ULP against the long-double reference: piecewise-linear kernels must
@@ -27,7 +27,8 @@ in f64 (the long-double reference has only 11 more bits; near a root of a cancel
 evaluation holds a few ulps); the notes count such points. Each backward kernel also meets
 central differences of the long-double forward formula (max_rel_err: relative, where
 |f'| >= 2^-10, away from kinks; at most 16 ulp of the dtype, f64 1e-9). Targets this CPU lacks
-are skipped.
+are skipped, and so is cuda on a machine without an NVIDIA driver and GPU (the reason says
+which). cuda kernels get the sample in host memory and copy it to the GPU and back.
 
 Without --target (or with --reference), checks the long-double reference itself:
   forward            values against the golden oracle (50-digit values that share none of our

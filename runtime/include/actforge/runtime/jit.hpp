@@ -42,16 +42,35 @@ using codegen::DType;
 using codegen::Layout;
 using codegen::Role;
 
+/// Where the arrays of a GPU kernel's calls live. CPU kernels take host memory either way.
+enum class Memory {
+  /// Device pointers valid in the calling thread's current CUDA context (a host using the CUDA
+  /// runtime API: its device's primary context), or with none current, device 0's primary
+  /// context ($ACTFORGE_CUDA_DEVICE picks another). A call queues the kernel on that context's
+  /// default stream and returns without waiting, like cuDNN: synchronise before reading results
+  /// on the host. param_grad's results (d<p>: one value, or one per channel) are host memory.
+  Device,
+  /// Host pointers: a call copies the inputs to the device, runs, copies the outputs back and
+  /// returns when they are there. For tests and small work; device memory is the fast path.
+  Host,
+};
+
 struct JitOptions {
   Role role = Role::Forward;
   DType dtype = DType::F32;
-  std::string target = "host";                              // host, x86-64-avx2, x86-64-avx512
+  /// host, x86-64-avx2, x86-64-avx512, or cuda (an NVIDIA GPU). cuda kernels compile on any
+  /// machine (and land in the disk cache); calling one where there is no NVIDIA driver or GPU
+  /// throws actforge::Error "<kernel> cannot run: no CUDA driver found (...)" / "no CUDA device
+  /// found".
+  std::string target = "host";
   std::optional<codegen::Schedule> schedule = std::nullopt; // default: the target's natural one
   Layout layout = Layout::Flat; // Channels: calls take (outer, C, inner)
   /// Parameters given as C values (one per channel) instead of a scalar; Layout::Channels only.
   std::vector<std::string> per_channel = {};
   /// param_grad: the parameters to differentiate by; empty means all of them.
   std::vector<std::string> wrt = {};
+  /// GPU targets: where every call's arrays live (see Memory).
+  Memory memory = Memory::Device;
 };
 
 /// Scalar parameter values by name; a parameter left out takes its default.
@@ -89,7 +108,9 @@ public:
   Role role() const;
   DType dtype() const;
   Layout layout() const;
-  const std::string &target() const;
+  const std::string &target() const; // x86-64-avx2, x86-64-avx512, cuda
+  /// GPU kernels: where calls' arrays live. CPU kernels: Memory::Host.
+  Memory memory() const;
   const codegen::Schedule &schedule() const;
   int num_inputs() const;  // 1, or 2 for gated activations (x, g)
   int num_outputs() const; // the number of output arrays: output_ports().size()
