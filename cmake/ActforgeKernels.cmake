@@ -1,6 +1,6 @@
 # actforge_add_kernels(<target>
 #     ACTIVATIONS <name | expr | name=expr>...
-#     [TARGETS host x86-64-avx2 x86-64-avx512]   (default: host)
+#     [TARGETS host x86-64-avx2 x86-64-avx512 | cuda] (default: host; cuda alone: device pointers)
 #     [ROLES forward backward backward_from_output param_grad] (default: forward backward)
 #     [DTYPES f32 f64 f16 bf16]                  (default: f32)
 #     [LAYOUT flat channels]                     (default: flat)
@@ -14,6 +14,9 @@
 # expr_<8 hex digits of its hash>; write name=expr to choose. A role an activation lacks is
 # skipped (the header says so). Needs C enabled in project().
 # Two calls in one program need different PREFIXes (C names) and share nothing else.
+# TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
+# writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
+# library loads libcuda.so.1 at run time and links only dl, pthread and m.
 function(actforge_add_kernels target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
   if(ARG_UNPARSED_ARGUMENTS)

@@ -8,6 +8,7 @@
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/print.hpp"
+#include "actforge/targets/target.hpp"
 #include "actforge/targets/x86.hpp"
 
 #include <algorithm>
@@ -105,12 +106,23 @@ std::vector<std::string> generate(const Options &options, const std::string &out
       if (options.activations[j].name == a.name)
         throw Error("two activations are named '" + a.name + "'");
   }
-  // Targets resolved, deduplicated, least capable first.
-  std::vector<targets::x86::TargetInfo> targets;
+  // Targets resolved, deduplicated, least capable first (x86), or cuda alone: its functions take
+  // device pointers, so a library is either for the CPU or for CUDA, never both.
+  std::vector<targets::TargetInfo> targets;
+  bool cuda = false, cpu = false;
+  for (const auto &t : options.targets) {
+    const bool gpu = targets::resolve(t).gpu;
+    cuda = cuda || gpu;
+    cpu = cpu || !gpu;
+  }
+  if (cuda && cpu)
+    throw Error("the cuda target cannot share a library with CPU targets (its functions take "
+                "device pointers): generate it separately, with another --out and --name");
+  if (cuda) targets.push_back(targets::resolve("cuda"));
   for (const auto &name : targets::x86::names())
     for (const auto &t : options.targets)
-      if (targets::x86::resolve(t).name == name) {
-        targets.push_back(targets::x86::resolve(name));
+      if (!cuda && targets::resolve(t).name == name) {
+        targets.push_back(targets::resolve(name));
         break;
       }
 
@@ -143,14 +155,29 @@ std::vector<std::string> generate(const Options &options, const std::string &out
           std::sort(spec.per_channel.begin(), spec.per_channel.end());
           CKernel k{a, role, dtype, {}};
           for (const auto &target : targets) {
-            const codegen::Schedule schedule = codegen::default_schedule(
-                target.vector_bits, dtype == codegen::DType::F64 ? 64 : 32);
-            const std::string object =
-                runtime::kernel_name(a.name, spec, target.name, schedule) + ".o";
+            const int storage_bits = dtype == codegen::DType::F64   ? 64
+                                     : dtype == codegen::DType::F32 ? 32
+                                                                    : 16;
+            const codegen::Schedule schedule =
+                target.gpu ? codegen::default_gpu_schedule(storage_bits)
+                           : codegen::default_schedule(target.vector_bits,
+                                                       dtype == codegen::DType::F64 ? 64 : 32);
+            const std::string stem = runtime::kernel_name(a.name, spec, target.name, schedule);
             k.targets.push_back(runtime::compile_kernel_object(a.name, spec, schedule, target,
-                                                               (dir / object).string()));
-            objects.push_back((dir / object).string());
-            written.push_back(object);
+                                                               (dir / (stem + ".o")).string()));
+            objects.push_back((dir / (stem + ".o")).string());
+            written.push_back(stem + ".o");
+            if (target.gpu) {
+              // The PTX of both entries, next to the object, for inspection and ptxas.
+              const auto ptx = runtime::embedded_ptx((dir / (stem + ".o")).string());
+              if (ptx.size() != 2)
+                throw Error("internal error: " + stem + ".o holds " + std::to_string(ptx.size()) +
+                            " PTX modules, not 2");
+              write_file(dir / (stem + ".ptx"), ptx[0]);
+              write_file(dir / (stem + "_unaligned.ptx"), ptx[1]);
+              written.push_back(stem + ".ptx");
+              written.push_back(stem + "_unaligned.ptx");
+            }
           }
           kernels.push_back(std::move(k));
         }

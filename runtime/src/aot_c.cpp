@@ -81,7 +81,14 @@ std::string params_type(const Options &o, const CKernel &k) {
 }
 
 std::string isa(const std::string &target) { return target.substr(target.rfind('-') + 1); }
+bool is_gpu(const runtime::KernelInterface &t) { return t.schedule.gpu(); }
+bool any_gpu(const std::vector<CKernel> &kernels) {
+  for (const CKernel &k : kernels)
+    if (is_gpu(front(k))) return true;
+  return false;
+}
 int cpu_level(const std::string &target) { // 1 + index in names(): 1 avx2, 2 avx512
+  if (target == "cuda") return 1;          // the host side of cuda kernels is x86-64-avx2 code
   const auto &names = targets::x86::names();
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == target) return static_cast<int>(i) + 1;
@@ -223,10 +230,19 @@ std::string value_helpers(DType d) {
   return {};
 }
 
-// The Halide entry's prototype: input buffers, scalar parameters, output buffers.
-std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t) {
+// The halide_type_code_t of the kernel's arrays (GPU bf16 kernels read and write uint16 bits).
+std::string type_code(const runtime::KernelInterface &t) {
+  if (is_gpu(t) && t.spec.dtype == DType::BF16)
+    return std::to_string(static_cast<int>(Halide::UInt(16).code()));
+  return std::to_string(static_cast<int>(t.storage.code()));
+}
+
+// The Halide entry's prototype: input buffers, scalar parameters, output buffers. A flat GPU
+// kernel has a second entry, symbol_unaligned, for arrays of any alignment.
+std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t,
+                             bool unaligned = false) {
   const std::string scalar = t.params_f64 ? "double" : "float";
-  std::string s = "int " + t.symbol + "(", sep;
+  std::string s = "int " + t.symbol + (unaligned ? "_unaligned" : "") + "(", sep;
   for (const auto &port : t.inputs)
     s += sep + "hl_buffer *" + port.name, sep = ", ";
   for (const auto &[name, value] : scalars(k))
@@ -234,6 +250,14 @@ std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t
   for (const auto &port : t.outputs)
     s += sep + "hl_buffer *" + port.name;
   return s + ");\n";
+}
+
+// The checks of the target: the CPU runs its (host) code, and for cuda a driver and a device.
+std::string target_checks(const std::string &P, const runtime::KernelInterface &t) {
+  std::string s = "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
+                  "_ERR_CPU;\n";
+  if (is_gpu(t)) s += "  if (!cuda_ready()) return " + P + "_ERR_NO_DEVICE;\n";
+  return s;
 }
 
 // `const float beta_value = p ? (float)p->beta : (float)1;` for each scalar parameter.
@@ -255,8 +279,8 @@ std::string scalar_values(const std::string &P, const CKernel &k,
 
 // The call of the Halide entry on buf[0..], returning on an error.
 std::string halide_call(const std::string &P, const CKernel &k, const runtime::KernelInterface &t,
-                        const std::string &indent) {
-  std::string s = indent + "if (" + t.symbol + "(", sep;
+                        const std::string &indent, const std::string &entry = {}) {
+  std::string s = indent + "if (" + (entry.empty() ? t.symbol : entry) + "(", sep;
   std::size_t b = 0;
   for (std::size_t i = 0; i < t.inputs.size(); ++i, ++b)
     s += sep + "&buf[" + std::to_string(b) + "]", sep = ", ";
@@ -271,16 +295,28 @@ std::string halide_call(const std::string &P, const CKernel &k, const runtime::K
 std::string flat_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t) {
   const std::string P = upper(o.prefix);
   const std::size_t nbuf = t.inputs.size() + t.outputs.size();
+  const bool gpu = is_gpu(t);
   std::string s = halide_prototype(k, t);
+  if (gpu) s += halide_prototype(k, t, true);
   s += "int " + function_name(o, k) + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
-  std::string nulls;
+  std::string nulls, pointers;
   for (const auto &ports : {t.inputs, t.outputs})
-    for (const auto &port : ports)
+    for (const auto &port : ports) {
       nulls += (nulls.empty() ? "" : " || ") + std::string("!") + port.name;
+      pointers += (pointers.empty() ? "" : " | ") + std::string("(uintptr_t)") + port.name;
+    }
   s += "  if (n < 0 || (n > 0 && (" + nulls + "))) return " + P + "_ERR_ARGUMENT;\n";
-  s += "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
-       "_ERR_CPU;\n";
+  s += target_checks(P, t);
   s += scalar_values(P, k, t);
+  std::string entry = t.symbol;
+  if (gpu) {
+    // Chunks start 2^30 elements apart: one test of the arrays covers every chunk.
+    s += "  /* Every array on a multiple of " + std::to_string(t.schedule.lanes) +
+         " elements: the entry with 128-bit loads and stores. */\n";
+    s += "  const int aligned = (" + pointers + ") % " +
+         std::to_string(t.schedule.lanes * t.storage.bytes()) + " == 0;\n";
+    entry = "(aligned ? " + t.symbol + " : " + t.symbol + "_unaligned)";
+  }
   s += "  for (int64_t start = 0; start < n; start += CHUNK) {\n";
   s += "    const int32_t len = (int32_t)(n - start < CHUNK ? n - start : CHUNK);\n";
   s += "    hl_dimension dim[" + std::to_string(nbuf) + "];\n    hl_buffer buf[" +
@@ -289,11 +325,12 @@ std::string flat_wrapper(const Options &o, const CKernel &k, const runtime::Kern
   for (const auto &ports : {t.inputs, t.outputs})
     for (const auto &port : ports) {
       s += "    bind(&buf[" + std::to_string(b) + "], &dim[" + std::to_string(b) + "], " +
-           port.name + ", start, " + std::to_string(t.storage.bytes()) + ", " +
-           std::to_string(static_cast<int>(t.storage.code())) + ", len);\n";
+           port.name + ", start, " + std::to_string(t.storage.bytes()) + ", " + type_code(t) +
+           ", len);\n";
+      if (gpu) s += "    to_device(&buf[" + std::to_string(b) + "]);\n";
       ++b;
     }
-  s += halide_call(P, k, t, "    ");
+  s += halide_call(P, k, t, "    ", entry);
   return s + "  }\n  return " + P + "_OK;\n}\n\n";
 }
 
@@ -303,8 +340,7 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
   const std::string P = upper(o.prefix);
   const std::size_t nbuf = t.inputs.size() + t.outputs.size(), nout = t.outputs.size();
   const bool grad = is_grad(k), channels = is_channels(k);
-  const std::string bytes = std::to_string(t.storage.bytes()),
-                    code = std::to_string(static_cast<int>(t.storage.code())),
+  const std::string bytes = std::to_string(t.storage.bytes()), code = type_code(t),
                     dims = channels ? "3" : "1", dtype(codegen::to_string(k.dtype));
   bool grouped = false; // gradients of per-channel parameters
   for (const auto &port : t.outputs)
@@ -330,8 +366,7 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
     s += "  if (elements > 0 && (" + every + ")) return " + P + "_ERR_ARGUMENT;\n";
   if (!per.empty()) s += "  if (channels > 0 && (" + per + ")) return " + P + "_ERR_ARGUMENT;\n";
   if (!one.empty()) s += "  if (" + one + ") return " + P + "_ERR_ARGUMENT;\n";
-  s += "  if (cpu_level() < " + std::to_string(cpu_level(t.target)) + ") return " + P +
-       "_ERR_CPU;\n";
+  s += target_checks(P, t);
   s += scalar_values(P, k, t);
   s += "  if (elements == 0) {\n";
   if (grad) {
@@ -371,11 +406,15 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
       const std::string at = "&buf[" + std::to_string(b) + "], dim[" + std::to_string(b) + "], ";
       const bool output = b >= t.inputs.size();
       const std::string j = std::to_string(b - t.inputs.size());
+      // GPU kernels: every array is device memory but param_grad's results (host memory).
+      const std::string device =
+          is_gpu(t) ? ind + "to_device(&buf[" + std::to_string(b) + "]);\n" : "";
       if (port.extent == Extent::Elements) {
         s += ind + "bind_block(" + at + port.name + ", start, " + bytes + ", " + code + ", " +
-             dims + ", no, nc, ni, channels, inner);\n";
+             dims + ", no, nc, ni, channels, inner);\n" + device;
       } else if (!output) {
-        s += ind + "bind(" + at + port.name + ", c, " + bytes + ", " + code + ", (int32_t)nc);\n";
+        s += ind + "bind(" + at + port.name + ", c, " + bytes + ", " + code + ", (int32_t)nc);\n" +
+             device;
       } else {
         const std::string len = port.extent == Extent::Channels ? "(int32_t)nc" : "1";
         const std::string from = port.extent == Extent::Channels ? "c" : "0";
@@ -424,6 +463,96 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
   return s + "  return " + P + "_OK;\n}\n\n";
 }
 
+// The C side of the CUDA target: the driver loaded at the first call (never linked), and the
+// context hook of Halide's CUDA runtime.
+std::string cuda_support() {
+  return "/* CUDA: libcuda.so.1 is loaded at the first call (RTLD_GLOBAL, where Halide's CUDA\n"
+         " * runtime finds the driver API), once for all threads; Halide's runtime then asks\n"
+         " * acquire_context() for the context to run in: the calling thread's current one, else\n"
+         " * device 0's primary context, retained once. */\n"
+         "typedef int (*cuda_acquire_fn)(void *user_context, void **context, bool create);\n"
+         "typedef int (*cuda_release_fn)(void *user_context);\n"
+         "extern cuda_acquire_fn halide_set_cuda_acquire_context(cuda_acquire_fn handler);\n"
+         "extern cuda_release_fn halide_set_cuda_release_context(cuda_release_fn handler);\n"
+         "extern const void *halide_cuda_device_interface(void);\n"
+         "static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;\n"
+         "static int cuda_ok;\n"
+         "static char cuda_problem[512] = \"no CUDA driver found\";\n"
+         "static const void *cuda_interface;\n"
+         "static int (*cu_ctx_get_current)(void **context);\n"
+         "static int (*cu_device_get)(int *device, int ordinal);\n"
+         "static int (*cu_primary_retain)(void **context, int device);\n"
+         "static pthread_mutex_t cuda_mutex = PTHREAD_MUTEX_INITIALIZER;\n"
+         "static void *cuda_primary;\n\n"
+         "static int acquire_context(void *user_context, void **context, bool create) {\n"
+         "  void *current = NULL;\n"
+         "  int rc = cu_ctx_get_current(&current);\n"
+         "  (void)user_context;\n"
+         "  if (rc != 0) return rc;\n"
+         "  if (current) {\n    *context = current;\n    return 0;\n  }\n"
+         "  pthread_mutex_lock(&cuda_mutex);\n"
+         "  if (!cuda_primary && create) {\n"
+         "    int device = 0;\n"
+         "    rc = cu_device_get(&device, 0);\n"
+         "    if (rc == 0) rc = cu_primary_retain(&cuda_primary, device);\n"
+         "  }\n"
+         "  *context = cuda_primary;\n"
+         "  pthread_mutex_unlock(&cuda_mutex);\n"
+         "  return rc;\n}\n"
+         "static int release_context(void *user_context) {\n  (void)user_context;\n  return "
+         "0;\n}\n\n"
+         "/* A function of the driver into *fn (a function pointer), as dlsym gives it. */\n"
+         "static int cuda_symbol(void *lib, const char *name, void *fn) {\n"
+         "  void *symbol = dlsym(lib, name);\n"
+         "  memcpy(fn, &symbol, sizeof symbol);\n"
+         "  return symbol != NULL;\n}\n"
+         "static void cuda_init(void) {\n"
+         "  int (*init)(unsigned) = NULL;\n"
+         "  int (*count)(int *) = NULL;\n"
+         "  int devices = 0, rc;\n"
+         "  void *lib = dlopen(\"libcuda.so.1\", RTLD_NOW | RTLD_GLOBAL);\n"
+         "  if (!lib) {\n"
+         "    const char *why = dlerror();\n"
+         "    snprintf(cuda_problem, sizeof cuda_problem,\n"
+         "             \"no CUDA driver found (libcuda.so.1 cannot be loaded: %s)\",\n"
+         "             why ? why : \"unknown reason\");\n"
+         "    return;\n  }\n"
+         "  if (!cuda_symbol(lib, \"cuInit\", &init) ||\n"
+         "      !cuda_symbol(lib, \"cuDeviceGetCount\", &count) ||\n"
+         "      !cuda_symbol(lib, \"cuCtxGetCurrent\", &cu_ctx_get_current) ||\n"
+         "      !cuda_symbol(lib, \"cuDeviceGet\", &cu_device_get) ||\n"
+         "      !cuda_symbol(lib, \"cuDevicePrimaryCtxRetain\", &cu_primary_retain)) {\n"
+         "    snprintf(cuda_problem, sizeof cuda_problem,\n"
+         "             \"no CUDA driver found (libcuda.so.1 lacks the driver API's entry "
+         "points)\");\n"
+         "    return;\n  }\n"
+         "  rc = init(0);\n"
+         "  if (rc != 0) {\n"
+         "    if (rc == 100) /* CUDA_ERROR_NO_DEVICE */\n"
+         "      snprintf(cuda_problem, sizeof cuda_problem,\n"
+         "               \"no CUDA device found (cuInit: CUDA_ERROR_NO_DEVICE)\");\n"
+         "    else\n"
+         "      snprintf(cuda_problem, sizeof cuda_problem,\n"
+         "               \"no CUDA driver found (cuInit failed with CUresult %d)\", rc);\n"
+         "    return;\n  }\n"
+         "  if (count(&devices) != 0 || devices == 0) {\n"
+         "    snprintf(cuda_problem, sizeof cuda_problem, \"no CUDA device found\");\n"
+         "    return;\n  }\n"
+         "  halide_set_cuda_acquire_context(acquire_context);\n"
+         "  halide_set_cuda_release_context(release_context);\n"
+         "  cuda_interface = halide_cuda_device_interface();\n"
+         "  cuda_ok = 1;\n}\n"
+         "/* Whether CUDA kernels can run (loading the driver at the first call). */\n"
+         "static int cuda_ready(void) {\n"
+         "  pthread_once(&cuda_once, cuda_init);\n"
+         "  return cuda_ok;\n}\n"
+         "/* A buffer bound to an address as host memory, as device memory instead. */\n"
+         "static void to_device(hl_buffer *b) {\n"
+         "  b->device = (uint64_t)(uintptr_t)b->host;\n"
+         "  b->host = NULL;\n"
+         "  b->device_interface = cuda_interface;\n}\n\n";
+}
+
 } // namespace
 
 std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
@@ -445,6 +574,18 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        P +
        "_OK or an error code. p == NULL means the parameters'\n"
        " * defaults. */\n";
+  if (any_gpu(kernels))
+    h +=
+        "/* CUDA (target cuda): every array is DEVICE memory (a CUdeviceptr as a pointer) but\n"
+        " * param_grad's results, which are host memory. Kernels run in the calling thread's\n"
+        " * current CUDA context, else in device 0's primary context (retained once), on that\n"
+        " * context's default stream: calls return before the kernels finish (synchronise, e.g.\n"
+        " * cuCtxSynchronize, before reading results on the host); param_grad synchronises. The\n"
+        " * driver (libcuda.so.1) is loaded at the first call, never linked: without it, or\n"
+        " * without a device, calls return " +
+        P + "_ERR_NO_DEVICE and " + p +
+        "_error_string() says why.\n"
+        " * Arrays aligned to 16 bytes take kernels with 128-bit loads, others a scalar twin. */\n";
   h += "#ifndef " + P + "_KERNELS_H\n#define " + P + "_KERNELS_H\n\n";
   h += "#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += "#define " + P + "_OK 0\n";
@@ -452,8 +593,14 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        "_ERR_ARGUMENT 1 /* a size < 0 or too large, or a NULL array that is needed */\n";
   h += "#define " + P + "_ERR_PARAM 2    /* p == NULL but a parameter has no default */\n";
   h += "#define " + P + "_ERR_CPU 3      /* this CPU runs none of the function's targets */\n";
-  h += "#define " + P + "_ERR_KERNEL 4   /* the Halide kernel reported an error */\n\n";
-  h += "/* A sentence for an error code. */\nconst char *" + p + "_error_string(int code);\n\n";
+  h += "#define " + P + "_ERR_KERNEL 4   /* the Halide kernel reported an error */\n";
+  if (any_gpu(kernels))
+    h += "#define " + P + "_ERR_NO_DEVICE 5 /* no CUDA driver or no CUDA device */\n";
+  h += "\n";
+  h += "/* A sentence for an error code" +
+       (any_gpu(kernels) ? " (" + P + "_ERR_NO_DEVICE: why, e.g. \"no CUDA driver found (...)\")"
+                         : std::string()) +
+       ". */\nconst char *" + p + "_error_string(int code);\n\n";
 
   for (const CKernel &k : kernels) {
     if (!has_params(k) || h.find("typedef struct " + params_type(o, k) + " ") != std::string::npos)
@@ -525,9 +672,14 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
   h += "const " + p + "_kernel_info *" + p + "_find_kernel(const char *name);\n";
   h += "size_t " + p + "_kernel_count(void);\nconst " + p + "_kernel_info *" + p +
        "_kernel_at(size_t index);\n";
-  h += "/* Dispatch no higher than `target` (\"x86-64-avx2\", \"x86-64-avx512\"), e.g. to test a\n"
-       " * lower target's kernels; NULL lifts the limit. Returns " +
-       P + "_OK or " + P + "_ERR_ARGUMENT. */\n";
+  if (any_gpu(kernels))
+    h += "/* For the C ABI of CPU libraries: NULL or \"cuda\" (the only target here) returns " + P +
+         "_OK,\n * anything else " + P + "_ERR_ARGUMENT. */\n";
+  else
+    h +=
+        "/* Dispatch no higher than `target` (\"x86-64-avx2\", \"x86-64-avx512\"), e.g. to test a\n"
+        " * lower target's kernels; NULL lifts the limit. Returns " +
+        P + "_OK or " + P + "_ERR_ARGUMENT. */\n";
   h += "int " + p + "_limit_target(const char *target);\n\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return h;
@@ -535,9 +687,11 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
 
 std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
   const std::string P = upper(o.prefix), p = o.prefix;
+  const bool gpu = any_gpu(kernels);
   std::string s = banner(o);
-  s += "#include \"" + p +
-       "_kernels.h\"\n\n#include <cpuid.h>\n#include <math.h>\n"
+  s += "#include \"" + p + "_kernels.h\"\n\n#include <cpuid.h>\n" +
+       (gpu ? "#include <dlfcn.h>\n" : "") + "#include <math.h>\n" +
+       (gpu ? "#include <pthread.h>\n#include <stdbool.h>\n#include <stdio.h>\n" : "") +
        "#include <string.h>\n\n";
   s +=
       "/* halide_buffer_t and halide_dimension_t of HalideRuntime.h (Halide 14), so that building\n"
@@ -577,15 +731,20 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        "    __atomic_store_n(&detected_level, level, __ATOMIC_RELAXED);\n  }\n"
        "  const int limit = __atomic_load_n(&level_limit, __ATOMIC_RELAXED);\n"
        "  return level < limit ? level : limit;\n}\n\n";
-  s += "int " + p +
-       "_limit_target(const char *target) {\n"
-       "  int limit = 2;\n"
-       "  if (target && strcmp(target, \"x86-64-avx2\") == 0) limit = 1;\n"
-       "  else if (target && strcmp(target, \"x86-64-avx512\") != 0) return " +
-       P +
-       "_ERR_ARGUMENT;\n"
-       "  __atomic_store_n(&level_limit, limit, __ATOMIC_RELAXED);\n  return " +
-       P + "_OK;\n}\n\n";
+  if (gpu) s += cuda_support();
+  if (gpu)
+    s += "int " + p + "_limit_target(const char *target) {\n  return !target || strcmp(target, " +
+         "\"cuda\") == 0 ? " + P + "_OK : " + P + "_ERR_ARGUMENT;\n}\n\n";
+  else
+    s += "int " + p +
+         "_limit_target(const char *target) {\n"
+         "  int limit = 2;\n"
+         "  if (target && strcmp(target, \"x86-64-avx2\") == 0) limit = 1;\n"
+         "  else if (target && strcmp(target, \"x86-64-avx512\") != 0) return " +
+         P +
+         "_ERR_ARGUMENT;\n"
+         "  __atomic_store_n(&level_limit, limit, __ATOMIC_RELAXED);\n  return " +
+         P + "_OK;\n}\n\n";
   s += "const char *" + p +
        "_error_string(int code) {\n  switch (code) {\n"
        "  case " +
@@ -602,8 +761,11 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        P +
        "_ERR_CPU: return \"this CPU cannot run any target of this kernel\";\n"
        "  case " +
-       P +
-       "_ERR_KERNEL: return \"the kernel reported an error\";\n"
+       P + "_ERR_KERNEL: return \"the kernel reported an error\";\n" +
+       (gpu ? "  case " + P +
+                  "_ERR_NO_DEVICE:\n"
+                  "    return cuda_ready() ? \"no CUDA driver or no CUDA device\" : cuda_problem;\n"
+            : std::string()) +
        "  default: return \"unknown error code\";\n  }\n}\n\n";
   s += "/* Halide buffers have 32-bit extents: longer arrays go through in chunks. */\n"
        "#define CHUNK ((int64_t)1 << 30)\n\n";
