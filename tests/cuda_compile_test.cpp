@@ -73,6 +73,10 @@ protected:
     for (std::size_t m = 0; m < modules.size(); ++m) {
       const std::string &ptx = modules[m];
       EXPECT_NE(ptx.find(".target sm_80"), std::string::npos) << k.symbol;
+      // Every f32/f64 mul, add and sub carries .rn: ptxas may not fuse it into an fma.
+      for (const char *op :
+           {"\tmul.f32 ", "\tadd.f32 ", "\tsub.f32 ", "\tmul.f64 ", "\tadd.f64 ", "\tsub.f64 "})
+        EXPECT_EQ(ptx.find(op), std::string::npos) << k.symbol << " has a contractible" << op;
       EXPECT_EQ(ptx.find(".extern .func"), std::string::npos)
           << k.symbol << " calls a function outside its PTX:\n"
           << ptx.substr(ptx.find(".extern .func"), 200);

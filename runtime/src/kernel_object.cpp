@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <mutex>
 
 #include <cerrno>
 #include <cstdlib>
@@ -51,11 +52,40 @@ KernelInterface describe_kernel(const std::string &activation, const codegen::Ke
   return k;
 }
 
+namespace {
+
+// PTX's mul/add/sub without a rounding modifier may be fused into fma by ptxas, and LLVM's
+// NVPTX back end writes them so unless its FMA level is 0. Our kernels' error analysis (and the
+// double-word arithmetic of the x·f(x) family) counts one rounding per operation: contraction
+// cost gelu_tanh 5 ulp on an H100. Halide reads HL_LLVM_ARGS once, when it first starts LLVM,
+// so this runs before any compile of ours. compile_kernel_object() verifies the result.
+void forbid_ptx_contraction() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *given = std::getenv("HL_LLVM_ARGS");
+    std::string args = given ? given : "";
+    if (args.find("nvptx-fma-level") == std::string::npos)
+      ::setenv("HL_LLVM_ARGS", (args + (args.empty() ? "" : " ") + "-nvptx-fma-level=0").c_str(),
+               1);
+  });
+}
+
+// An arithmetic instruction ptxas may contract: "mul.f32 ", "add.f64 ", ... (not ".rn").
+bool contractible(const std::string &ptx) {
+  for (const char *op :
+       {"\tmul.f32 ", "\tadd.f32 ", "\tsub.f32 ", "\tmul.f64 ", "\tadd.f64 ", "\tsub.f64 "})
+    if (ptx.find(op) != std::string::npos) return true;
+  return false;
+}
+
+} // namespace
+
 KernelInterface compile_kernel_object(const std::string &activation,
                                       const codegen::KernelSpec &spec,
                                       const codegen::Schedule &schedule,
                                       const targets::TargetInfo &target,
                                       const std::string &object_path) {
+  forbid_ptx_contraction();
   KernelInterface k = describe_kernel(activation, spec, schedule, target);
   using F = Halide::Target::Feature;
   const Halide::Target t = target.halide.with_feature(F::NoRuntime)
@@ -79,6 +109,12 @@ KernelInterface compile_kernel_object(const std::string &activation,
     link_relocatable({aligned, unaligned}, object_path);
     ::unlink(aligned.c_str());
     ::unlink(unaligned.c_str());
+    for (const std::string &ptx : embedded_ptx(object_path))
+      if (contractible(ptx))
+        throw Error("the PTX of " + k.symbol +
+                    " has arithmetic that ptxas may fuse into fma: LLVM was started before "
+                    "Actforge could set -nvptx-fma-level=0 (compile a cuda kernel first, or set "
+                    "HL_LLVM_ARGS=-nvptx-fma-level=0)");
   } catch (const Halide::Error &e) {
     throw Error("Halide could not compile " + k.symbol + ": " + e.what());
   }
@@ -126,6 +162,7 @@ std::vector<std::string> embedded_ptx(const std::string &object_path) {
 }
 
 void compile_runtime_object(const targets::TargetInfo &target, const std::string &path) {
+  forbid_ptx_contraction();
   try {
     Halide::compile_standalone_runtime(path, target.halide);
   } catch (const Halide::Error &e) {
