@@ -105,7 +105,7 @@ private:
       const auto a = child(0);
       auto b = a ? child(1) : std::nullopt;
       if (!b) return std::nullopt;
-      if (e.kind() == Kind::Mul) return halide::dw_mul(*a, *b, binder);
+      if (e.kind() == Kind::Mul) return halide::dw_mul(*a, *b, binder, env_.unfused_products);
       if (e.kind() == Kind::Sub) *b = {-b->hi, b->lo.defined() ? -b->lo : Halide::Expr()};
       return halide::dw_add(*a, *b, binder);
     }
@@ -115,7 +115,7 @@ private:
       if (!u || n < 1 || n > 8) return std::nullopt;
       halide::DoubleWord r = *u;
       for (int k = 1; k < n; ++k)
-        r = halide::dw_mul(r, *u, binder);
+        r = halide::dw_mul(r, *u, binder, env_.unfused_products);
       return r;
     }
     default: return std::nullopt;

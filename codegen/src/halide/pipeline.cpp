@@ -484,6 +484,7 @@ public:
     // double-word arguments would only cost time (10-20% in the x·f(x) family's backward).
     env_.double_words = !(compute_.bits() == 64 && store_.bits() < 64);
     gpu_bf16_ = schedule_.gpu() && spec_.dtype == DType::BF16;
+    env_.unfused_products = schedule_.gpu();
   }
 
   Pipeline build() {

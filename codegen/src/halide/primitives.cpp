@@ -790,16 +790,24 @@ DoubleWord dw_constant(const Type &t, long double v) {
   return {constant(t, static_cast<double>(hi)), constant(t, lo)};
 }
 
-DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind) {
+// a·b rounded once, in a form LLVM cannot fuse into an add that consumes it: an fma with a +0
+// addend is not folded back into a multiply (that would need no-signed-zeros), and it equals the
+// rounded product except that an exact -0 comes out +0, which the select restores.
+static Expr unfused_product(const Expr &a, const Expr &b) {
+  const Expr q = fma(a, b, constant(a.type(), 0.0));
+  return Halide::select(q == constant(a.type(), 0.0), strict(a * b), q);
+}
+
+DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind, bool unfused) {
   format_of(a.hi, "dw_mul");
   check_same_type(a.hi, b.hi, "dw_mul");
-  if (is_power_of_two(b.hi) && !b.lo.defined()) return dw_mul(b, a, bind);
+  if (is_power_of_two(b.hi) && !b.lo.defined()) return dw_mul(b, a, bind, unfused);
   if (is_power_of_two(a.hi) && !a.lo.defined()) {
     // Exact (barring overflow and underflow): no error term.
     return {bind(strict(a.hi * b.hi)), b.lo.defined() ? bind(strict(a.hi * b.lo)) : Expr()};
   }
   // Dekker's TwoProduct with the exact fma: a_hi b_hi = p + e exactly; the cross terms join e.
-  const Expr p = bind(strict(a.hi * b.hi));
+  const Expr p = bind(unfused ? unfused_product(a.hi, b.hi) : strict(a.hi * b.hi));
   Expr e = fma(a.hi, b.hi, -p);
   if (b.lo.defined()) e = fma(a.hi, b.lo, e);
   if (a.lo.defined()) e = fma(a.lo, b.hi, e);

@@ -33,6 +33,11 @@ struct LowerEnv {
   // computes in f64 for f32/f16/bf16 storage does not need them (its roundings are 2^-29 of an
   // output ulp) and may turn them off: they cost 10-20% in such backward kernels.
   bool double_words = true;
+  // GPU kernels: Halide 14 compiles PTX with LLVM's TargetOptions::AllowFPOpFusion = Fast (its
+  // device module lacks the strict-float flag), so the DAG combiner fuses a product into the add
+  // that uses it — inside TwoSum that loses the double word's low part (gelu_tanh on an H100:
+  // 50 ulp). Products of double words are then formed so that they cannot be fused.
+  bool unfused_products = false;
 };
 
 Halide::Expr lower(ir::Expr e, const LowerEnv &env);

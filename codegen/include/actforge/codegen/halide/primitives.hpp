@@ -109,8 +109,9 @@ using Bind = std::function<Halide::Expr(const Halide::Expr &)>;
 /// v as hi + lo of type t (hi = v rounded, lo = the rest rounded); lo undefined when v is exact.
 DoubleWord dw_constant(const Halide::Type &t, long double v);
 /// a·b: Dekker's TwoProduct with the exact fma (hi = a_hi b_hi rounded, its error exactly) plus
-/// the cross terms; by a power of two, exact. Relative error about 2^-2p.
-DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind);
+/// the cross terms; by a power of two, exact. Relative error about 2^-2p. `unfused`: hi is formed
+/// so that no back end can fuse it into an add that uses it (LowerEnv::unfused_products).
+DoubleWord dw_mul(const DoubleWord &a, const DoubleWord &b, const Bind &bind, bool unfused = false);
 /// a + b: Knuth's TwoSum plus the low parts, renormalised. Relative error about 2^-2p of the
 /// larger term (cancellation leaves the low parts' own errors).
 DoubleWord dw_add(const DoubleWord &a, const DoubleWord &b, const Bind &bind);
