@@ -73,7 +73,7 @@ struct DeviceArray {
   void *at(std::size_t byte_offset) const { return reinterpret_cast<void *>(ptr + byte_offset); }
 };
 
-std::size_t element_bytes(DType d) { return d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2; }
+std::size_t element_bytes(DType d) { return static_cast<std::size_t>(codegen::bytes_of(d)); }
 
 // Random inputs in [-12, 12] of the dtype's width, with NaN, ±inf, ±0 and extremes sprinkled in.
 std::vector<unsigned char> inputs(DType d, std::size_t n, unsigned seed) {
@@ -90,25 +90,7 @@ std::vector<unsigned char> inputs(DType d, std::size_t n, unsigned seed) {
                              1e-30};
   for (std::size_t i = 0; i < n; ++i) {
     const double v = i % 97 < 8 ? specials[i % 97] : u(rng);
-    unsigned char *p = out.data() + i * element_bytes(d);
-    switch (d) {
-    case DType::F32: {
-      const float f = static_cast<float>(v);
-      std::memcpy(p, &f, 4);
-      break;
-    }
-    case DType::F64: std::memcpy(p, &v, 8); break;
-    case DType::F16: {
-      const std::uint16_t b = Halide::float16_t(v).to_bits();
-      std::memcpy(p, &b, 2);
-      break;
-    }
-    case DType::BF16: {
-      const std::uint16_t b = Halide::bfloat16_t(v).to_bits();
-      std::memcpy(p, &b, 2);
-      break;
-    }
-    }
+    codegen::store_value(out.data() + i * element_bytes(d), d, v);
   }
   return out;
 }
@@ -119,32 +101,8 @@ std::vector<unsigned char> inputs(DType d, std::size_t n, unsigned seed) {
   const std::size_t w = element_bytes(d), n = want.size() / w;
   for (std::size_t i = 0; i < n; ++i) {
     if (std::memcmp(got.data() + i * w, want.data() + i * w, w) == 0) continue;
-    auto value = [&](const unsigned char *p) -> double {
-      switch (d) {
-      case DType::F32: {
-        float f;
-        std::memcpy(&f, p, 4);
-        return f;
-      }
-      case DType::F64: {
-        double f;
-        std::memcpy(&f, p, 8);
-        return f;
-      }
-      case DType::F16: {
-        std::uint16_t b;
-        std::memcpy(&b, p, 2);
-        return static_cast<double>(Halide::float16_t::make_from_bits(b));
-      }
-      case DType::BF16: {
-        std::uint16_t b;
-        std::memcpy(&b, p, 2);
-        return static_cast<double>(Halide::bfloat16_t::make_from_bits(b));
-      }
-      }
-      return 0;
-    };
-    const double a = value(got.data() + i * w), b = value(want.data() + i * w);
+    const double a = codegen::load_value(got.data() + i * w, d),
+                 b = codegen::load_value(want.data() + i * w, d);
     if (std::isnan(a) && std::isnan(b)) continue;
     return ::testing::AssertionFailure()
            << "element " << i << " of " << n << ": device " << a << ", host-memory call " << b;

@@ -4,8 +4,11 @@
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
 
+#include <Halide.h>
+
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -104,5 +107,45 @@ DType parse_dtype(std::string_view s) { return parse(s, kDTypes, "dtype"); }
 Layout parse_layout(std::string_view s) { return parse(s, kLayouts, "layout"); }
 
 int bytes_of(DType d) { return d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2; }
+
+double load_value(const void *p, DType d) {
+  switch (d) {
+  case DType::F32: {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case DType::F64: {
+    double v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  case DType::F16:
+  case DType::BF16: {
+    std::uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return d == DType::F16 ? static_cast<double>(Halide::float16_t::make_from_bits(bits))
+                           : static_cast<double>(Halide::bfloat16_t::make_from_bits(bits));
+  }
+  }
+  return 0;
+}
+void store_value(void *p, DType d, double v) {
+  switch (d) {
+  case DType::F32: {
+    const float f = static_cast<float>(v);
+    std::memcpy(p, &f, 4);
+    return;
+  }
+  case DType::F64: std::memcpy(p, &v, 8); return;
+  case DType::F16:
+  case DType::BF16: {
+    const std::uint16_t bits =
+        d == DType::F16 ? Halide::float16_t(v).to_bits() : Halide::bfloat16_t(v).to_bits();
+    std::memcpy(p, &bits, 2);
+    return;
+  }
+  }
+}
 
 } // namespace actforge::codegen

@@ -233,47 +233,6 @@ void Kernel::expect_element_size(std::size_t bytes) const {
 
 namespace {
 
-// One value of storage type `d` as a double, and back (rounded to nearest even).
-double load_value(const void *p, DType d) {
-  switch (d) {
-  case DType::F32: {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  case DType::F64: {
-    double v;
-    std::memcpy(&v, p, 8);
-    return v;
-  }
-  case DType::F16:
-  case DType::BF16: {
-    std::uint16_t bits;
-    std::memcpy(&bits, p, 2);
-    return d == DType::F16 ? static_cast<double>(Halide::float16_t::make_from_bits(bits))
-                           : static_cast<double>(Halide::bfloat16_t::make_from_bits(bits));
-  }
-  }
-  return 0;
-}
-void store_value(void *p, DType d, double v) {
-  switch (d) {
-  case DType::F32: {
-    const float f = static_cast<float>(v);
-    std::memcpy(p, &f, 4);
-    return;
-  }
-  case DType::F64: std::memcpy(p, &v, 8); return;
-  case DType::F16:
-  case DType::BF16: {
-    const std::uint16_t bits =
-        d == DType::F16 ? Halide::float16_t(v).to_bits() : Halide::bfloat16_t(v).to_bits();
-    std::memcpy(p, &bits, 2);
-    return;
-  }
-  }
-}
-
 // Halide buffers have 32-bit extents and the kernels index with 32-bit offsets: a call covers a
 // block of at most kChunk elements of [outer, C, inner] — whole channel ranges of whole outer
 // rows where they fit, else ranges of channels of one row, else pieces of one channel's row.
@@ -469,7 +428,7 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     for (std::size_t b = 0; b < n_out; ++b) {
       const bool per_channel = k.out_ports[b].extent == Extent::Channels;
       for (std::int64_t j = 0; j < (per_channel ? nc : 1); ++j)
-        sum[b][j] += load_value(slot[b] + j * k.bytes, k.spec.dtype);
+        sum[b][j] += codegen::load_value(slot[b] + j * k.bytes, k.spec.dtype);
     }
   };
 
@@ -489,14 +448,14 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
         continue;
       }
       for (std::int64_t j = 0; j < nc; ++j)
-        store_value(static_cast<std::uint8_t *>(outputs[b]) + (c + j) * k.bytes, k.spec.dtype,
-                    sum[b][j]);
+        codegen::store_value(static_cast<std::uint8_t *>(outputs[b]) + (c + j) * k.bytes,
+                             k.spec.dtype, sum[b][j]);
     }
   }
   if (grad && !single)
     for (std::size_t b = 0; b < n_out; ++b)
       if (k.out_ports[b].extent == Extent::One)
-        store_value(outputs[b], k.spec.dtype, scalar_sum[b]);
+        codegen::store_value(outputs[b], k.spec.dtype, scalar_sum[b]);
 }
 
 Params Kernel::param_grad_values(std::span<const void *const> inputs, std::int64_t n,
@@ -517,7 +476,7 @@ Params Kernel::param_grad_values(std::span<const void *const> inputs, std::int64
   run(inputs, std::span<void *const>(out, k.out_ports.size()), Shape::flat(n), params);
   Params grads;
   for (std::size_t b = 0; b < k.out_ports.size(); ++b)
-    grads[k.out_ports[b].name.substr(1)] = load_value(slots[b], k.spec.dtype); // d<p> -> p
+    grads[k.out_ports[b].name.substr(1)] = codegen::load_value(slots[b], k.spec.dtype); // d<p> -> p
   return grads;
 }
 

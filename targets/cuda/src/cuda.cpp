@@ -2,6 +2,7 @@
 #include "actforge/targets/cuda.hpp"
 
 #include "actforge/error.hpp"
+#include "actforge/targets/x86.hpp"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -72,16 +73,10 @@ bool is_cuda(std::string_view name) { return name == "cuda"; }
 
 TargetInfo resolve(std::string_view name) {
   if (!is_cuda(name)) throw Error("'" + std::string(name) + "' is not a CUDA target (known: cuda)");
+  // The host side is the x86 AVX2 target's code (strict float included), launching the PTX.
   using F = Halide::Target::Feature;
-  Halide::Target t(Halide::Target::Linux, Halide::Target::X86, 64);
-  t = t.with_feature(F::SSE41)
-          .with_feature(F::AVX)
-          .with_feature(F::AVX2)
-          .with_feature(F::FMA)
-          .with_feature(F::F16C)
-          .with_feature(F::StrictFloat)
-          .with_feature(F::CUDA)
-          .with_feature(F::CUDACapability80);
+  const Halide::Target t =
+      x86::resolve("x86-64-avx2").halide.with_feature(F::CUDA).with_feature(F::CUDACapability80);
   return {std::string(name), t, 128, true};
 }
 

@@ -55,5 +55,8 @@ Role parse_role(std::string_view s);  // throws actforge::Error naming the choic
 DType parse_dtype(std::string_view s);
 Layout parse_layout(std::string_view s);
 int bytes_of(DType d);
+/// One value of storage type `d` at `p` as a double, and back (rounded to nearest even).
+double load_value(const void *p, DType d);
+void store_value(void *p, DType d, double v);
 
 } // namespace actforge::codegen
