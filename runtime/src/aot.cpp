@@ -106,22 +106,27 @@ std::vector<std::string> generate(const Options &options, const std::string &out
       if (options.activations[j].name == a.name)
         throw Error("two activations are named '" + a.name + "'");
   }
-  // Targets resolved, deduplicated, least capable first (x86), or cuda alone: its functions take
-  // device pointers, so a library is either for the CPU or for CUDA, never both.
+  // Targets resolved, deduplicated, least capable first, all of one family: a library's
+  // functions dispatch among its targets on the CPU that runs them (x86 or ARM), and cuda's take
+  // device pointers, so a library is for x86, for ARM or for CUDA, never two of them.
   std::vector<targets::TargetInfo> targets;
-  bool cuda = false, cpu = false;
+  const targets::Family family = targets::resolve(options.targets.front()).family;
   for (const auto &t : options.targets) {
-    const bool gpu = targets::resolve(t).gpu;
-    cuda = cuda || gpu;
-    cpu = cpu || !gpu;
+    const targets::TargetInfo info = targets::resolve(t);
+    if (info.family != family) {
+      if (info.family == targets::Family::Cuda || family == targets::Family::Cuda)
+        throw Error("the cuda target cannot share a library with CPU targets (its functions take "
+                    "device pointers): generate it separately, with another --out and --name");
+      throw Error("targets of different families (" + std::string(targets::to_string(family)) +
+                  ": " + options.targets.front() + ", " + targets::to_string(info.family) + ": " +
+                  t +
+                  ") cannot share a library: generate each separately, with another --out "
+                  "and --name");
+    }
   }
-  if (cuda && cpu)
-    throw Error("the cuda target cannot share a library with CPU targets (its functions take "
-                "device pointers): generate it separately, with another --out and --name");
-  if (cuda) targets.push_back(targets::resolve("cuda"));
-  for (const auto &name : targets::x86::names())
+  for (const auto &name : targets::family_names(family))
     for (const auto &t : options.targets)
-      if (!cuda && targets::resolve(t).name == name) {
+      if (targets::resolve(t).name == name) {
         targets.push_back(targets::resolve(name));
         break;
       }

@@ -3,7 +3,7 @@
 
 #include "actforge/codegen/kernel_spec.hpp"
 #include "actforge/ir/print.hpp"
-#include "actforge/targets/x86.hpp"
+#include "actforge/targets/target.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -80,19 +80,23 @@ std::string params_type(const Options &o, const CKernel &k) {
          (f64_family(k.dtype) ? "_f64" : "");
 }
 
-std::string isa(const std::string &target) { return target.substr(target.rfind('-') + 1); }
+std::string isa(const std::string &target) { return targets::isa(target); }
 bool is_gpu(const runtime::KernelInterface &t) { return t.schedule.gpu(); }
 bool any_gpu(const std::vector<CKernel> &kernels) {
   for (const CKernel &k : kernels)
     if (is_gpu(front(k))) return true;
   return false;
 }
-int cpu_level(const std::string &target) { // 1 + index in names(): 1 avx2, 2 avx512
-  if (target == "cuda") return 1;          // the host side of cuda kernels is x86-64-avx2 code
-  const auto &names = targets::x86::names();
+// 1 + index in the family's names: 1 avx2, 2 avx512; 1 neon, 2 fp16.
+int cpu_level(const std::string &target) {
+  if (target == "cuda") return 1; // the host side of cuda kernels is x86-64-avx2 code
+  const auto names = targets::family_names(targets::resolve(target).family);
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == target) return static_cast<int>(i) + 1;
   return 0;
+}
+bool arm_library(const std::vector<CKernel> &kernels) {
+  return targets::resolve(front(kernels.front()).target).family == targets::Family::Arm;
 }
 
 std::string function_name(const Options &o, const CKernel &k) {
@@ -676,10 +680,12 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
     h += "/* For the C ABI of CPU libraries: NULL or \"cuda\" (the only target here) returns " + P +
          "_OK,\n * anything else " + P + "_ERR_ARGUMENT. */\n";
   else
-    h +=
-        "/* Dispatch no higher than `target` (\"x86-64-avx2\", \"x86-64-avx512\"), e.g. to test a\n"
-        " * lower target's kernels; NULL lifts the limit. Returns " +
-        P + "_OK or " + P + "_ERR_ARGUMENT. */\n";
+    h += "/* Dispatch no higher than `target` (" +
+         std::string(arm_library(kernels) ? "\"arm-64-linux\", \"arm-64-linux-fp16\""
+                                          : "\"x86-64-avx2\", \"x86-64-avx512\"") +
+         "), e.g. to test a\n"
+         " * lower target's kernels; NULL lifts the limit. Returns " +
+         P + "_OK or " + P + "_ERR_ARGUMENT. */\n";
   h += "int " + p + "_limit_target(const char *target);\n\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return h;
@@ -689,7 +695,9 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
   const std::string P = upper(o.prefix), p = o.prefix;
   const bool gpu = any_gpu(kernels);
   std::string s = banner(o);
-  s += "#include \"" + p + "_kernels.h\"\n\n#include <cpuid.h>\n" +
+  const bool arm = arm_library(kernels);
+  s += "#include \"" + p + "_kernels.h\"\n\n" +
+       (arm ? "#include <sys/auxv.h>\n" : "#include <cpuid.h>\n") +
        (gpu ? "#include <dlfcn.h>\n" : "") + "#include <math.h>\n" +
        (gpu ? "#include <pthread.h>\n#include <stdbool.h>\n#include <stdio.h>\n" : "") +
        "#include <string.h>\n\n";
@@ -711,20 +719,27 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        "  b->host = (uint8_t *)(uintptr_t)host + start * bytes;\n"
        "  b->type.code = code;\n  b->type.bits = (uint8_t)(8 * bytes);\n  b->type.lanes = 1;\n"
        "  b->dimensions = 1;\n  b->dim = d;\n}\n\n";
-  s += "/* What this CPU runs: 0 nothing, 1 x86-64-avx2 (AVX2, FMA, F16C), 2 x86-64-avx512 (F, CD, "
-       "VL,\n * BW, DQ); the OS must save the registers (xgetbv). */\n"
-       "static int detect_cpu_level(void) {\n"
-       "  unsigned a, b, c, d, lo, hi;\n"
-       "  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;\n"
-       "  if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_FMA) || !(c & bit_F16C)) return "
-       "0;\n"
-       "  __asm__(\"xgetbv\" : \"=a\"(lo), \"=d\"(hi) : \"c\"(0));\n  (void)hi;\n"
-       "  if ((lo & 0x6) != 0x6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX2)) "
-       "return 0;\n"
-       "  const unsigned avx512 = bit_AVX512F | bit_AVX512CD | bit_AVX512VL | bit_AVX512BW | "
-       "bit_AVX512DQ;\n"
-       "  return (lo & 0xe6) == 0xe6 && (b & avx512) == avx512 ? 2 : 1;\n}\n"
-       "static int detected_level = -1, level_limit = 2;\n"
+  if (arm)
+    s += "/* What this CPU runs: 1 arm-64-linux (every AArch64 core: NEON), 2 arm-64-linux-fp16\n"
+         " * (ARMv8.2 half-precision arithmetic: HWCAP_FPHP and HWCAP_ASIMDHP, bits 9 and 10). */\n"
+         "static int detect_cpu_level(void) {\n"
+         "  const unsigned long fp16 = (1ul << 9) | (1ul << 10);\n"
+         "  return (getauxval(AT_HWCAP) & fp16) == fp16 ? 2 : 1;\n}\n";
+  else
+    s += "/* What this CPU runs: 0 nothing, 1 x86-64-avx2 (AVX2, FMA, F16C), 2 x86-64-avx512 (F, "
+         "CD, VL,\n * BW, DQ); the OS must save the registers (xgetbv). */\n"
+         "static int detect_cpu_level(void) {\n"
+         "  unsigned a, b, c, d, lo, hi;\n"
+         "  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;\n"
+         "  if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_FMA) || !(c & bit_F16C)) return "
+         "0;\n"
+         "  __asm__(\"xgetbv\" : \"=a\"(lo), \"=d\"(hi) : \"c\"(0));\n  (void)hi;\n"
+         "  if ((lo & 0x6) != 0x6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX2)) "
+         "return 0;\n"
+         "  const unsigned avx512 = bit_AVX512F | bit_AVX512CD | bit_AVX512VL | bit_AVX512BW | "
+         "bit_AVX512DQ;\n"
+         "  return (lo & 0xe6) == 0xe6 && (b & avx512) == avx512 ? 2 : 1;\n}\n";
+  s += "static int detected_level = -1, level_limit = 2;\n"
        "static int cpu_level(void) {\n"
        "  int level = __atomic_load_n(&detected_level, __ATOMIC_RELAXED);\n"
        "  if (level < 0) {\n    level = detect_cpu_level();\n"
@@ -739,9 +754,11 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
     s += "int " + p +
          "_limit_target(const char *target) {\n"
          "  int limit = 2;\n"
-         "  if (target && strcmp(target, \"x86-64-avx2\") == 0) limit = 1;\n"
-         "  else if (target && strcmp(target, \"x86-64-avx512\") != 0) return " +
-         P +
+         "  if (target && strcmp(target, \"" +
+         std::string(arm ? "arm-64-linux" : "x86-64-avx2") +
+         "\") == 0) limit = 1;\n"
+         "  else if (target && strcmp(target, \"" +
+         std::string(arm ? "arm-64-linux-fp16" : "x86-64-avx512") + "\") != 0) return " + P +
          "_ERR_ARGUMENT;\n"
          "  __atomic_store_n(&level_limit, limit, __ATOMIC_RELAXED);\n  return " +
          P + "_OK;\n}\n\n";

@@ -116,6 +116,14 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
   const auto target = targets::resolve(key.target);
   // GPU kernels compile anywhere (and fill the disk cache); running them needs the driver,
   // which Kernel::run checks.
+  if (target.family == targets::Family::Arm)
+    throw Error(target.name +
+                " kernels cannot run in this x86-64 process: generate them with "
+                "`actforge gen --target " +
+                target.name +
+                "` (runtime/aot.hpp), check them under qemu with `actforge check "
+                "--target " +
+                target.name + "`");
   if (!target.gpu && !targets::x86::cpu_supports(target.name)) {
     throw Error("this CPU cannot run " + target.name + " kernels");
   }

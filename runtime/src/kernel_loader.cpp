@@ -62,7 +62,10 @@ void load_runtime() {
   if (loaded) return;
   // Built with Halide's CUDA module: the one runtime serves CPU and GPU kernels alike. The
   // driver is loaded only when a GPU kernel first runs.
-  const targets::TargetInfo target = runtime_target(targets::known_names());
+  std::vector<std::string> loadable{"cuda"}; // the x86 targets and cuda: not ARM (cross only)
+  for (const auto &name : targets::family_names(targets::Family::X86))
+    loadable.push_back(name);
+  const targets::TargetInfo target = runtime_target(loadable);
   const std::string key = std::string("halide-runtime 1\ntarget ") + target.halide.to_string() +
                           "\nhalide " + halide_version() + "\nactforge " + ACTFORGE_VERSION + " " +
                           codegen_fingerprint();

@@ -24,8 +24,7 @@ namespace actforge::runtime {
 
 std::string kernel_name(const std::string &activation, const codegen::KernelSpec &spec,
                         const std::string &target, const codegen::Schedule &schedule) {
-  const std::string isa = target.substr(target.rfind('-') + 1); // avx2 / avx512
-  return kernel_stem(activation, spec) + "_" + isa + "_" + schedule.describe();
+  return kernel_stem(activation, spec) + "_" + targets::isa(target) + "_" + schedule.describe();
 }
 
 std::string kernel_stem(const std::string &activation, const codegen::KernelSpec &spec) {
@@ -123,19 +122,22 @@ KernelInterface compile_kernel_object(const std::string &activation,
 
 targets::TargetInfo runtime_target(const std::vector<std::string> &targets) {
   if (targets.empty()) throw Error("no target to build a Halide runtime for");
-  bool gpu = false;
+  bool gpu = false, arm = false;
   std::vector<std::string> cpu;
   for (const auto &t : targets) {
     const targets::TargetInfo info = targets::resolve(t);
-    if (info.gpu)
-      gpu = true;
-    else
-      cpu.push_back(info.name);
+    gpu = gpu || info.gpu;
+    arm = arm || info.family == targets::Family::Arm;
+    if (!info.gpu) cpu.push_back(info.name);
   }
-  targets::TargetInfo runtime = targets::x86::resolve(targets::x86::names().front());
-  for (const auto &name : targets::x86::names()) // least capable first
+  if (arm && cpu.size() != targets.size())
+    throw Error("ARM kernels cannot share a Halide runtime with kernels of another family");
+  // The least capable CPU target of the family (the host side of GPU kernels is x86 AVX2).
+  const auto names = targets::family_names(arm ? targets::Family::Arm : targets::Family::X86);
+  targets::TargetInfo runtime = targets::resolve(names.front());
+  for (const auto &name : names)
     if (std::find(cpu.begin(), cpu.end(), name) != cpu.end()) {
-      runtime = targets::x86::resolve(name);
+      runtime = targets::resolve(name);
       break;
     }
   if (gpu) runtime.halide = runtime.halide.with_feature(Halide::Target::CUDA);

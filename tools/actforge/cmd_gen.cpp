@@ -23,9 +23,12 @@ activation lacks (param_grad without parameters, backward_from_output where f' i
 of f) is skipped, and the header says so.
 
   --out DIR            where to write (created if missing)
-  --target T[,T...]    host, x86-64-avx2, x86-64-avx512 (default host), or cuda alone:
-                       functions on device pointers (param_grad results: host memory),
-                       PTX of each kernel beside its object (<kernel>.ptx, _unaligned.ptx)
+  --target T[,T...]    one family: host, x86-64-avx2, x86-64-avx512 (default host);
+                       or arm-64-linux, arm-64-linux-fp16: AArch64 objects and C for Linux and
+                       Android (compile the .c with the cross compiler; it dispatches by
+                       getauxval(AT_HWCAP)); or cuda alone: functions on device pointers
+                       (param_grad results: host memory), PTX of each kernel beside its object
+                       (<kernel>.ptx, _unaligned.ptx)
   --role R[,R...]      forward, backward, backward_from_output, param_grad
                        (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)

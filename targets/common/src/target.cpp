@@ -2,6 +2,7 @@
 #include "actforge/targets/target.hpp"
 
 #include "actforge/error.hpp"
+#include "actforge/targets/arm.hpp"
 #include "actforge/targets/cuda.hpp"
 #include "actforge/targets/x86.hpp"
 
@@ -9,7 +10,9 @@ namespace actforge::targets {
 
 TargetInfo resolve(std::string_view name) {
   if (cuda::is_cuda(name)) return cuda::resolve(name);
-  for (const auto &n : known_names())
+  if (arm::is_arm(name)) return arm::resolve(name);
+  if (name == "host") return x86::resolve(name);
+  for (const auto &n : x86::names())
     if (n == name) return x86::resolve(name);
   std::string known;
   for (const auto &n : known_names())
@@ -17,12 +20,35 @@ TargetInfo resolve(std::string_view name) {
   throw Error("unknown target '" + std::string(name) + "' (known: " + known + ")");
 }
 
+std::string isa(std::string_view name) {
+  if (name == "arm-64-linux") return "neon";
+  const auto dash = name.rfind('-'); // x86-64-avx2, arm-64-linux-fp16, cuda
+  return std::string(dash == std::string_view::npos ? name : name.substr(dash + 1));
+}
+
+const char *to_string(Family f) {
+  switch (f) {
+  case Family::X86: return "x86";
+  case Family::Arm: return "arm";
+  case Family::Cuda: return "cuda";
+  }
+  return "?";
+}
+
+std::vector<std::string> family_names(Family f) {
+  switch (f) {
+  case Family::X86: return x86::names();
+  case Family::Arm: return arm::names();
+  case Family::Cuda: return cuda::names();
+  }
+  return {};
+}
+
 std::vector<std::string> known_names() {
   std::vector<std::string> names{"host"};
-  for (const auto &n : x86::names())
-    names.push_back(n);
-  for (const auto &n : cuda::names())
-    names.push_back(n);
+  for (Family f : {Family::X86, Family::Arm, Family::Cuda})
+    for (const auto &n : family_names(f))
+      names.push_back(n);
   return names;
 }
 

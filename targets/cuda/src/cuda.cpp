@@ -77,7 +77,7 @@ TargetInfo resolve(std::string_view name) {
   using F = Halide::Target::Feature;
   const Halide::Target t =
       x86::resolve("x86-64-avx2").halide.with_feature(F::CUDA).with_feature(F::CUDACapability80);
-  return {std::string(name), t, 128, true};
+  return {std::string(name), t, 128, true, Family::Cuda};
 }
 
 const std::string &driver_problem() { return driver().problem; }

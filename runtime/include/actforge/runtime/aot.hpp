@@ -65,7 +65,8 @@ struct Options {
 ///                          per program: every target's kernels share it)
 ///   lib<prefix>_kernels.a  the objects and the runtime in one archive
 ///   <kernel>.ptx, <kernel>_unaligned.ptx  (target cuda) the PTX of each kernel's two entries
-/// Target cuda cannot be combined with CPU targets (its functions take device pointers).
+/// The targets must be of one family: x86 (cpuid dispatch), ARM (arm-64-linux, -fp16: AArch64
+/// objects and C, dispatched by getauxval(AT_HWCAP)) or cuda (its functions take device pointers).
 /// A role an activation does not have (param_grad without parameters, backward_from_output
 /// without a from-output derivative) is skipped, and the header says so. Returns the file names
 /// written, in order. Throws actforge::Error.
