@@ -59,6 +59,18 @@ template <class T> Halide::Buffer<T> view(std::vector<T> &data, hp::Extent e, co
   return Halide::Buffer<T>(data.data(), static_cast<int>(extent_size<T>(e, s)));
 }
 
+// The same memory as the pipeline's element type, which differs for f16 (CPU kernels read and
+// write f16 arrays as uint16 bits; pipeline.cpp).
+template <class T>
+Halide::Buffer<> view_as(Halide::Type type, std::vector<T> &data, hp::Extent e, const Shape &s) {
+  Halide::Buffer<> b = view(data, e, s);
+  if (b.type() == type) return b;
+  std::vector<int> sizes;
+  for (int d = 0; d < b.dimensions(); ++d)
+    sizes.push_back(b.dim(d).extent());
+  return Halide::Buffer<>(type, data.data(), sizes);
+}
+
 /// Realizes `p` on `inputs` (one vector per p.inputs, in order) with scalar parameters by name.
 template <class T>
 std::vector<std::vector<T>> run(const hp::Pipeline &p, const Shape &s,
@@ -66,11 +78,11 @@ std::vector<std::vector<T>> run(const hp::Pipeline &p, const Shape &s,
                                 const std::map<std::string, double> &scalars = {}) {
   EXPECT_EQ(inputs.size(), p.inputs.size());
   Halide::ParamMap map;
-  std::vector<Halide::Buffer<T>> in;
+  std::vector<Halide::Buffer<>> in;
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     EXPECT_EQ(inputs[k].size(), extent_size<T>(p.inputs[k].extent, s)) << p.inputs[k].name;
     inputs[k].reserve(inputs[k].size() + 1); // a non-null pointer also for n = 0
-    in.push_back(view(inputs[k], p.inputs[k].extent, s));
+    in.push_back(view_as(p.buffers[k].type(), inputs[k], p.inputs[k].extent, s));
     map.set(p.buffers[k], in.back());
   }
   for (std::size_t j = 0; j < p.param_names.size(); ++j)
@@ -78,10 +90,14 @@ std::vector<std::vector<T>> run(const hp::Pipeline &p, const Shape &s,
   std::vector<std::vector<T>> out;
   for (const auto &port : p.outputs)
     out.emplace_back(extent_size<T>(port.extent, s), T(-7));
+  std::vector<Halide::Type> out_types; // one per output array: a Func may have several (a Tuple)
+  for (const Halide::Func &f : p.pipeline.outputs())
+    for (const Halide::Type &t : f.output_types())
+      out_types.push_back(t);
   std::vector<Halide::Buffer<>> bufs;
   for (std::size_t k = 0; k < out.size(); ++k) {
     out[k].reserve(out[k].size() + 1);
-    bufs.push_back(view(out[k], p.outputs[k].extent, s));
+    bufs.push_back(view_as(out_types.at(k), out[k], p.outputs[k].extent, s));
   }
   Halide::Pipeline pipeline = p.pipeline;
   pipeline.realize(Halide::Realization(bufs), Halide::get_jit_target_from_environment(), map);

@@ -484,6 +484,7 @@ public:
     // double-word arguments would only cost time (10-20% in the x·f(x) family's backward).
     env_.double_words = !(compute_.bits() == 64 && store_.bits() < 64);
     gpu_bf16_ = schedule_.gpu() && spec_.dtype == DType::BF16;
+    cpu_f16_ = !schedule_.gpu() && spec_.dtype == DType::F16;
     env_.unfused_products = schedule_.gpu();
   }
 
@@ -501,11 +502,16 @@ public:
 private:
   bool channels() const { return spec_.layout == Layout::Channels; }
   // The element type of buffers the kernel reads and writes elementwise, and the conversions.
-  Halide::Type buffer_type() const { return gpu_bf16_ ? Halide::UInt(16) : store_; }
+  // CPU f16 arrays are read and written as uint16 bits: Halide 14 gives the masked loads of a
+  // vector tail its default fast-math flags (nnan, ninf) when their type is floating point, and
+  // with native f16 (arm-64-linux-fp16) LLVM then drops the NaN tests of the tail's values.
+  Halide::Type buffer_type() const { return gpu_bf16_ || cpu_f16_ ? Halide::UInt(16) : store_; }
   Halide::Expr decode(const Halide::Expr &stored) const {
+    if (cpu_f16_) return Halide::cast(compute_, Halide::reinterpret(store_, stored));
     return Halide::cast(compute_, gpu_bf16_ ? bf16_from_bits(stored) : stored);
   }
   Halide::Expr encode(const Halide::Expr &is_nan, const Halide::Expr &v) const {
+    if (cpu_f16_) return Halide::reinterpret(Halide::UInt(16), store_value(store_, is_nan, v));
     return gpu_bf16_ ? bf16_bits(is_nan, v) : store_value(store_, is_nan, v);
   }
   int width() const { return schedule_.lanes * schedule_.unroll; }
@@ -716,6 +722,7 @@ private:
   Pipeline p_;
   LowerEnv env_;
   bool gpu_bf16_ = false;
+  bool cpu_f16_ = false;
   Halide::Var i_{"i"}, c_{"c"}, o_{"o"};
 };
 
