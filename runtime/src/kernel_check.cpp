@@ -7,6 +7,9 @@
 #include "actforge/dsl/scalar.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/runtime/cross.hpp"
+#include "actforge/runtime/neon_audit.hpp"
+#include "actforge/targets/arm.hpp"
 #include "actforge/targets/cuda.hpp"
 #include "actforge/targets/x86.hpp"
 
@@ -16,7 +19,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -339,6 +345,133 @@ std::string fmt(long double v) {
   return buf;
 }
 
+/// A kernel as the checks call it: flat arrays of n elements in, outputs of n elements (one
+/// value per parameter for param_grad), the subject's parameters bound.
+struct Callable {
+  std::function<void(const std::vector<const void *> &, const std::vector<void *> &, std::int64_t)>
+      run;
+  std::vector<std::string> outputs; // names: y / dx[, dg] / d<param>...
+};
+
+/// Where the checked kernels come from and run.
+class Executor {
+public:
+  virtual ~Executor() = default;
+  virtual Callable kernel(Role role, DType dtype) = 0;
+};
+
+/// Kernels of this process: jit(), handed host arrays (GPU kernels copy them in and out).
+class JitExecutor final : public Executor {
+public:
+  JitExecutor(const check::Subject &s, std::string target) : s_(s), target_(std::move(target)) {}
+  Callable kernel(Role role, DType dtype) override {
+    JitOptions o{role, dtype, target_, std::nullopt};
+    o.memory = Memory::Host;
+    const Kernel k = jit(s_.expr, o, s_.name);
+    Callable c;
+    for (const auto &port : k.output_ports())
+      c.outputs.push_back(port.name);
+    c.run = [k, params = kernel_params(s_)](const std::vector<const void *> &in,
+                                            const std::vector<void *> &out, std::int64_t n) {
+      k.run(std::span<const void *const>(in), std::span<void *const>(out), n, params);
+    };
+    return c;
+  }
+
+private:
+  const check::Subject &s_;
+  std::string target_;
+};
+
+/// Kernels of a cross target (ARM): one AOT library of every role and dtype the check needs,
+/// run by a cross::Runner under qemu; arrays travel to it and back.
+class CrossExecutor final : public Executor {
+public:
+  CrossExecutor(const check::Subject &s, const std::string &target, std::vector<Role> roles,
+                std::vector<DType> dtypes)
+      : s_(s), target_(target) {
+    aot::Options o;
+    o.activations = {{"subject", s.expr}};
+    o.targets = {target};
+    o.roles = std::move(roles);
+    o.dtypes = std::move(dtypes);
+    runner_ = std::make_unique<cross::Runner>(o);
+  }
+  Callable kernel(Role role, DType dtype) override {
+    const std::string name = "subject_" + std::string(codegen::short_name(role)) + "_" +
+                             std::string(codegen::to_string(dtype)) + "_" + targets::isa(target_);
+    const std::optional<cross::Info> info = runner_->info(name);
+    if (!info) throw Error("internal error: the cross library has no kernel " + name);
+    std::vector<double> params;
+    for (const auto &p : info->params)
+      params.push_back(static_cast<double>(s_.params.at(p)));
+    Callable c;
+    c.outputs = info->outputs;
+    const std::size_t bytes = static_cast<std::size_t>(codegen::bytes_of(dtype));
+    const bool grad = role == Role::ParamGrad;
+    c.run = [this, name, params, bytes, grad](const std::vector<const void *> &in,
+                                              const std::vector<void *> &out, std::int64_t n) {
+      cross::Call call;
+      call.name = name;
+      call.n = n;
+      call.params = params;
+      const std::size_t size = static_cast<std::size_t>(n) * bytes;
+      for (const void *p : in) {
+        cross::Array a;
+        a.bytes.assign(static_cast<const unsigned char *>(p),
+                       static_cast<const unsigned char *>(p) + size);
+        call.inputs.push_back(std::move(a));
+      }
+      for (std::size_t i = 0; i < out.size(); ++i)
+        call.outputs.push_back(cross::Array::zeros(grad ? bytes : size));
+      const cross::Result r = runner_->call(call);
+      if (r.rc != 0) throw Error(name + " returned error " + std::to_string(r.rc) + " under qemu");
+      if (!r.guards_intact) throw Error(name + " wrote past the end of an array under qemu");
+      for (std::size_t i = 0; i < out.size(); ++i)
+        std::memcpy(out[i], r.outputs[i].data(), r.outputs[i].size());
+    };
+    return c;
+  }
+  /// One record per kernel object: its main loop must be NEON vector code (audit_neon).
+  std::vector<check::Record> audit(const std::string &activation) const {
+    std::vector<check::Record> out;
+    for (const std::string &object : runner_->kernel_objects()) {
+      const std::string stem = std::filesystem::path(object).stem().string();
+      // subject_<role>_<dtype>_<isa>_<schedule>
+      std::vector<std::string> part;
+      for (std::size_t at = 0, next; at <= stem.size(); at = next + 1) {
+        next = std::min(stem.find('_', at), stem.size());
+        part.push_back(stem.substr(at, next - at));
+      }
+      check::Record r;
+      r.activation = activation;
+      r.target = target_;
+      r.role = "neon:" + part.at(1);
+      for (Role role : {Role::Forward, Role::Backward, Role::BackwardFromOutput, Role::ParamGrad})
+        if (part.at(1) == codegen::short_name(role))
+          r.role = "neon:" + std::string(codegen::to_string(role));
+      r.dtype = part.at(2);
+      try {
+        const NeonAudit a =
+            audit_neon(runner_->disassemble(object), stem, codegen::parse_dtype(part.at(2)));
+        r.status = a.ok ? check::Status::Pass : check::Status::Fail;
+        r.points = a.loop_instructions;
+        r.reason = a.describe();
+      } catch (const Error &e) {
+        r.status = check::Status::Fail;
+        r.reason = e.what();
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
+
+private:
+  const check::Subject &s_;
+  std::string target_;
+  std::unique_ptr<cross::Runner> runner_;
+};
+
 struct Outcome {
   double max_ulp = 0;
   long double worst_at = 0;
@@ -410,7 +543,7 @@ bool limit_comparable(long double x, long double g) {
   return other == 0 || (other >= 0x1p-20L && other <= 16);
 }
 
-Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Kernel &kernel,
+Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Callable &kernel,
                 const Points &pts) {
   Outcome o;
   const std::size_t n = pts.size();
@@ -432,8 +565,8 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Kerne
   if (gated) in.push_back(g.data());
   if (c.role != Role::Forward) in.push_back(dy.data());
   std::vector<void *> outs{out0.data()};
-  if (kernel.num_outputs() > 1) outs.push_back(out1.data());
-  kernel.run(in, outs, static_cast<std::int64_t>(n), kernel_params(s));
+  if (kernel.outputs.size() > 1) outs.push_back(out1.data());
+  kernel.run(in, outs, static_cast<std::int64_t>(n));
   Buffer &out = c.wrt == 0 ? out0 : out1;
 
   const Format fm = format(dtype);
@@ -511,7 +644,7 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Kerne
 /// The compiled backward kernel against central differences of the long-double forward formula
 /// (independent of the symbolic derivative): relative error on the stated point set of
 /// check::point_set, away from kinks and where |f'| >= 2^-10.
-double gradient_check(const check::Subject &s, DType dtype, const Kernel &kernel,
+double gradient_check(const check::Subject &s, DType dtype, const Callable &kernel,
                       const std::vector<long double> &kinks, long *points) {
   std::vector<long double> xs;
   for (long double x : check::point_set(kinks))
@@ -522,9 +655,7 @@ double gradient_check(const check::Subject &s, DType dtype, const Kernel &kernel
     x.set(i, xs[i]);
     dy.set(i, 1.0L);
   }
-  const void *in[] = {x.data(), dy.data()};
-  void *out[] = {dx.data()};
-  kernel.run(in, out, static_cast<std::int64_t>(n), kernel_params(s));
+  kernel.run({x.data(), dy.data()}, {dx.data()}, static_cast<std::int64_t>(n));
   const ir::Program f(s.expr);
   check::Probe probe{&f, {0}, {}, 0, false};
   for (const auto &info : f.params())
@@ -546,17 +677,12 @@ double gradient_check(const check::Subject &s, DType dtype, const Kernel &kernel
 /// same sum in long double. The kernel's terms are each within the backward bound and it sums in
 /// f64, so the sum may differ by 8 ulp of the dtype times Σ|terms| (the sum can cancel) plus the
 /// final rounding to the dtype.
-// The checks hand kernels host arrays: GPU kernels copy them in and out.
-JitOptions host_memory(JitOptions o) {
-  o.memory = Memory::Host;
-  return o;
-}
-
 std::vector<check::Record> check_param_grad(const check::Subject &s, DType dtype,
                                             const std::string &target,
-                                            const std::vector<long double> &kinks) {
+                                            const std::vector<long double> &kinks,
+                                            Executor &executor) {
   std::vector<check::Record> out;
-  const Kernel k = jit(s.expr, host_memory(JitOptions{Role::ParamGrad, dtype, target}), s.name);
+  const Callable k = executor.kernel(Role::ParamGrad, dtype);
   std::vector<long double> xs;
   for (long double x : check::point_set(kinks))
     xs.push_back(round_to(x, dtype));
@@ -566,16 +692,14 @@ std::vector<check::Record> check_param_grad(const check::Subject &s, DType dtype
     x.set(i, xs[i]);
     dy.set(i, i % 3 == 0 ? -0.75L : 1.25L);
   }
-  const auto &ports = k.output_ports();
-  std::vector<Buffer> grads(ports.size(), Buffer(dtype, 1));
+  std::vector<Buffer> grads(k.outputs.size(), Buffer(dtype, 1));
   std::vector<void *> outs;
   for (auto &g : grads)
     outs.push_back(g.data());
-  const void *in[] = {x.data(), dy.data()};
-  k.run(in, outs, static_cast<std::int64_t>(n), kernel_params(s));
+  k.run({x.data(), dy.data()}, outs, static_cast<std::int64_t>(n));
   const Format fm = format(dtype);
-  for (std::size_t o = 0; o < ports.size(); ++o) {
-    const std::string param = ports[o].name.substr(1); // d<param>
+  for (std::size_t o = 0; o < k.outputs.size(); ++o) {
+    const std::string param = k.outputs[o].substr(1); // d<param>
     const ir::Program dp(ir::differentiate(s.expr, ir::param(param)));
     check::Probe probe{&dp, {0}, {}, 0, false};
     for (const auto &info : dp.params())
@@ -631,18 +755,20 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
   const bool pl = s.entry && s.entry->info.family == dsl::Family::PiecewiseLinear;
   const auto kinks = kinks_of(s);
   std::string target_name = options.target;
-  bool runnable = true;
+  bool runnable = true, cross_target = false;
   std::string why_not;
   try {
     const targets::TargetInfo info = targets::resolve(options.target);
     target_name = info.name;
     if (info.gpu) {
       why_not = targets::cuda::driver_problem();
-      runnable = why_not.empty();
-    } else {
-      runnable = targets::x86::cpu_supports(target_name);
-      if (!runnable) why_not = "this CPU cannot run " + target_name;
+    } else if (info.family == targets::Family::Arm) {
+      cross_target = true;
+      why_not = targets::arm::cross_tools().problem;
+    } else if (!targets::x86::cpu_supports(target_name)) {
+      why_not = "this CPU cannot run " + target_name;
     }
+    runnable = why_not.empty();
   } catch (const Error &e) {
     runnable = false;
     why_not = e.what();
@@ -666,6 +792,30 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     r.dtype = std::string(codegen::to_string(dtype));
     return r;
   };
+  std::unique_ptr<Executor> executor;
+  if (s.expr.defined() && runnable && !options.dtypes.empty()) {
+    if (cross_target) {
+      std::vector<Role> roles;
+      for (const Case &c : cases)
+        if (std::find(roles.begin(), roles.end(), c.role) == roles.end()) roles.push_back(c.role);
+      if (!gated && !ir::collect_params(s.expr).empty()) roles.push_back(Role::ParamGrad);
+      try {
+        executor = std::make_unique<CrossExecutor>(s, target_name, roles, options.dtypes);
+      } catch (const Error &e) {
+        // Generation, the cross link or the emulator failed: every record says so.
+        for (DType dtype : options.dtypes)
+          for (const Case &c : cases) {
+            check::Record r = record(c.role, c.wrt, dtype);
+            r.status = check::Status::Fail;
+            r.reason = e.what();
+            out.push_back(r);
+          }
+        return out;
+      }
+    } else {
+      executor = std::make_unique<JitExecutor>(s, target_name);
+    }
+  }
   for (DType dtype : options.dtypes) {
     if (!s.expr.defined() || !runnable) {
       for (Role role : {Role::Forward, Role::Backward}) {
@@ -679,9 +829,17 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     const std::vector<long double> xs = sample(dtype, options.log2_stride, kinks);
     for (const Case &c : cases) {
       check::Record r = record(c.role, c.wrt, dtype);
-      const Kernel k =
-          jit(s.expr, host_memory(JitOptions{c.role, dtype, target_name, std::nullopt}), s.name);
-      const Outcome o = measure(s, c, dtype, k, points_for(s, c.role, dtype, xs, gated));
+      Callable k;
+      Outcome o;
+      try {
+        k = executor->kernel(c.role, dtype);
+        o = measure(s, c, dtype, k, points_for(s, c.role, dtype, xs, gated));
+      } catch (const Error &e) { // a kernel that does not compile, or an emulator that died
+        r.status = check::Status::Fail;
+        r.reason = e.what();
+        out.push_back(r);
+        continue;
+      }
       r.status = o.failures ? check::Status::Fail : check::Status::Pass;
       r.max_ulp = o.max_ulp;
       r.points = o.points;
@@ -715,9 +873,13 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       out.push_back(r);
     }
     if (!gated && !ir::collect_params(s.expr).empty()) {
-      const auto pg = check_param_grad(s, dtype, target_name, kinks);
+      const auto pg = check_param_grad(s, dtype, target_name, kinks, *executor);
       out.insert(out.end(), pg.begin(), pg.end());
     }
+  }
+  if (auto *cross_executor = dynamic_cast<CrossExecutor *>(executor.get())) {
+    const auto audits = cross_executor->audit(s.name);
+    out.insert(out.end(), audits.begin(), audits.end());
   }
   return out;
 }

@@ -7,16 +7,18 @@
 #include "actforge/runtime/kernel_check.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <unistd.h>
 
 namespace actforge::cli {
 namespace {
 constexpr const char *kHelp =
-    R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...] [--json]
+    R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...]
+                      [--sample-stride N | --exhaustive] [--json]
 
 With --target, compiles the kernels of each activation for T (host, x86-64-avx2,
-x86-64-avx512, cuda) — forward, backward (backward_g for gated activations, whose x and g run over
+x86-64-avx512, arm-64-linux, arm-64-linux-fp16, cuda) — forward, backward (backward_g for gated activations, whose x and g run over
 scrambled pairs of the sample), and backward_from_output where f' is a function of f's output —
 runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64 patterns) plus the special
 values, and reports the max ULP against the long-double reference: piecewise-linear kernels must
@@ -28,7 +30,11 @@ evaluation holds a few ulps); the notes count such points. Each backward kernel 
 central differences of the long-double forward formula (max_rel_err: relative, where
 |f'| >= 2^-10, away from kinks; at most 16 ulp of the dtype, f64 1e-9). Targets this CPU lacks
 are skipped, and so is cuda on a machine without an NVIDIA driver and GPU (the reason says
-which). cuda kernels get the sample in host memory and copy it to the GPU and back.
+which). cuda kernels get the sample in host memory and copy it to the GPU and back. ARM kernels
+are generated as for `actforge gen`, linked by aarch64-linux-gnu-gcc with a driver and run under
+qemu-aarch64 (the sample travels to it and back), and each kernel's inner loop is disassembled
+(aarch64-linux-gnu-objdump) and must be NEON vector code without calls (record role "neon");
+skipped, with the reason, when the cross tools are missing.
 
 Without --target (or with --reference), checks the long-double reference itself:
   forward            values against the golden oracle (50-digit values that share none of our
@@ -48,6 +54,8 @@ Without --target (or with --reference), checks the long-double reference itself:
   --golden FILE    the golden CSV (default: the copy in tests/golden, or $ACTFORGE_GOLDEN)
   --target T       check compiled kernels for T instead (see above)
   --dtype D,...    with --target: f32, f64, f16, bf16 (default: all four)
+  --sample-stride N  with --target: every 2^N-th f32 pattern (N from 0 to 24; default 10), and
+                   as many f64 patterns; f16/bf16 always take all 65536 values
   --exhaustive     with --target: every f32 input (2^32), not a sample; takes long
 
 Exit code 0 when every check passes, 1 when one fails, 2 on bad usage or input.
@@ -75,7 +83,7 @@ void print_table(const std::vector<check::Record> &records) {
 
 int cmd_check(const std::vector<std::string> &argv) {
   const Args args(argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
-                  {"--golden", "--target", "--dtype"});
+                  {"--golden", "--target", "--dtype", "--sample-stride"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -86,6 +94,14 @@ int cmd_check(const std::vector<std::string> &argv) {
   runtime::KernelCheckOptions kernel_options;
   if (target) {
     kernel_options.target = *target;
+    if (auto stride = args.option("--sample-stride")) {
+      if (args.flag("--exhaustive")) throw UsageError{"give --sample-stride or --exhaustive"};
+      char *end = nullptr;
+      const long v = std::strtol(stride->c_str(), &end, 10);
+      if (stride->empty() || *end || v < 0 || v > 24)
+        throw UsageError{"--sample-stride must be an integer from 0 to 24, got '" + *stride + "'"};
+      kernel_options.log2_stride = static_cast<int>(v);
+    }
     if (args.flag("--exhaustive")) kernel_options.log2_stride = 0;
     if (auto list = args.option("--dtype")) {
       kernel_options.dtypes.clear();
@@ -99,8 +115,9 @@ int cmd_check(const std::vector<std::string> &argv) {
         start = comma + 1;
       }
     }
-  } else if (args.option("--dtype") || args.flag("--exhaustive")) {
-    throw UsageError{"--dtype and --exhaustive go with --target"};
+  } else if (args.option("--dtype") || args.flag("--exhaustive") ||
+             args.option("--sample-stride")) {
+    throw UsageError{"--dtype, --sample-stride and --exhaustive go with --target"};
   }
   std::vector<std::string> names = args.positional();
   if (args.flag("--all")) {

@@ -1,0 +1,310 @@
+// ARM (AArch64 NEON) kernels, generated here and run under qemu-aarch64 through cross::Runner:
+// the x86 list of kernel_test.cpp for every library activation — sizes and tails against the long
+// run, unaligned arrays, in place, NaN in NaN out, limits at ±inf, nothing written past the end —
+// for forward and backward in f32 and f16 on both ARM targets; the dispatcher on a core without
+// FP16; and the accuracy of every role and dtype against the long-double reference
+// (check_kernels, as KernelAccuracy does for x86). Skipped, with the reason, without the cross
+// tools (Debian: g++-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user).
+#include "actforge/check/numeric.hpp"
+#include "actforge/check/reference.hpp"
+#include "actforge/dsl/catalog.hpp"
+#include "actforge/ir/differentiate.hpp"
+#include "actforge/ir/interpret.hpp"
+#include "actforge/runtime/cross.hpp"
+#include "actforge/runtime/kernel_check.hpp"
+#include "actforge/targets/arm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace actforge {
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+
+std::vector<const dsl::Entry *> elementwise() {
+  std::vector<const dsl::Entry *> out;
+  for (const auto &e : dsl::catalog())
+    if (e.expr.defined()) out.push_back(&e);
+  return out;
+}
+std::string entry_name(const testing::TestParamInfo<const dsl::Entry *> &p) {
+  return p.param->name;
+}
+
+bool cross_tools_missing(std::string *why) {
+  *why = targets::arm::cross_tools().problem;
+  return !why->empty();
+}
+
+// x_i in about [-30, 30], as kernel_test.cpp's inputs, stored in the dtype (f32 or f16).
+Bytes inputs(std::size_t n, unsigned seed, DType dtype) {
+  Bytes b(n * (dtype == DType::F32 ? 4 : 2));
+  std::uint32_t s = seed;
+  for (std::size_t i = 0; i < n; ++i) {
+    s = s * 1664525u + 1013904223u;
+    const float x = static_cast<float>(static_cast<std::int32_t>(s >> 8) % 60000) / 2000.0f;
+    if (dtype == DType::F32) {
+      std::memcpy(&b[i * 4], &x, 4);
+    } else {
+      const _Float16 h = static_cast<_Float16>(x);
+      std::memcpy(&b[i * 2], &h, 2);
+    }
+  }
+  return b;
+}
+
+float value_at(const Bytes &b, std::size_t i, DType dtype) {
+  if (dtype == DType::F32) {
+    float f;
+    std::memcpy(&f, &b[i * 4], 4);
+    return f;
+  }
+  _Float16 h;
+  std::memcpy(&h, &b[i * 2], 2);
+  return static_cast<float>(h);
+}
+Bytes store(const std::vector<float> &v, DType dtype) {
+  Bytes b;
+  for (float x : v) {
+    const std::size_t at = b.size();
+    b.resize(at + (dtype == DType::F32 ? 4 : 2));
+    if (dtype == DType::F32) {
+      std::memcpy(&b[at], &x, 4);
+    } else {
+      const _Float16 h = static_cast<_Float16>(x);
+      std::memcpy(&b[at], &h, 2);
+    }
+  }
+  return b;
+}
+
+class ArmRun : public testing::TestWithParam<const dsl::Entry *> {
+protected:
+  void SetUp() override {
+    std::string why;
+    if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+    aot::Options o;
+    o.activations = {{GetParam()->name, GetParam()->expr}};
+    o.targets = {"arm-64-linux", "arm-64-linux-fp16"};
+    o.dtypes = {DType::F32, DType::F16};
+    runner_ = std::make_unique<cross::Runner>(o);
+    for (const auto &[name, value] : GetParam()->sample_params())
+      params_[name] = static_cast<double>(value);
+  }
+
+  std::string kernel(Role role, DType dtype, const std::string &isa) const {
+    return GetParam()->name + (role == Role::Forward ? "_fwd_" : "_bwd_") +
+           std::string(codegen::to_string(dtype)) + "_" + isa;
+  }
+  int data_inputs(Role role) const {
+    return std::max(1, ir::count_inputs(GetParam()->expr)) + (role == Role::Backward);
+  }
+
+  // Calls `name` on the first n elements of `in`, arrays `offset` bytes past 64-byte alignment.
+  std::vector<Bytes> call(const std::string &name, const std::vector<Bytes> &in, std::size_t n,
+                          std::size_t element, std::uint32_t offset = 0) {
+    const std::optional<cross::Info> info = runner_->info(name);
+    EXPECT_TRUE(info) << name;
+    if (!info) return {};
+    cross::Call c;
+    c.name = name;
+    c.n = static_cast<std::int64_t>(n);
+    std::vector<double> p;
+    for (const auto &param : info->params)
+      p.push_back(params_.at(param));
+    c.params = p;
+    for (const Bytes &b : in) {
+      cross::Array a;
+      a.bytes.assign(b.begin(), b.begin() + static_cast<long>(n * element));
+      a.offset = offset;
+      c.inputs.push_back(std::move(a));
+    }
+    for (std::size_t o = 0; o < info->outputs.size(); ++o)
+      c.outputs.push_back(cross::Array::zeros(n * element, offset));
+    const cross::Result r = runner_->call(c);
+    EXPECT_EQ(r.rc, 0) << name << " n=" << n;
+    EXPECT_TRUE(r.guards_intact) << name << " wrote past the end, n=" << n;
+    return r.outputs;
+  }
+
+  std::unique_ptr<cross::Runner> runner_;
+  std::map<std::string, double> params_;
+};
+
+TEST_P(ArmRun, SizesUnalignedInPlaceAndSpecialValues) {
+  for (const std::string isa : {"neon", "fp16"})
+    for (DType dtype : {DType::F32, DType::F16})
+      for (Role role : {Role::Forward, Role::Backward}) {
+        const std::string name = kernel(role, dtype, isa);
+        SCOPED_TRACE(name);
+        const std::size_t element = dtype == DType::F32 ? 4 : 2;
+        const std::size_t big = 1000003, step = 2 * (16 / 4); // lanes·unroll of f32 and f16
+        std::vector<Bytes> in;
+        for (int i = 0; i < data_inputs(role); ++i)
+          in.push_back(inputs(big, 17u + static_cast<unsigned>(i), dtype));
+        const std::vector<Bytes> full = call(name, in, big, element);
+        ASSERT_FALSE(full.empty());
+        // Every size against the long run, bit for bit (tails take the same arithmetic).
+        for (std::size_t n : {std::size_t{0}, std::size_t{1}, step - 1, step, step + 1,
+                              2 * step + 3, std::size_t{1000}}) {
+          const auto part = call(name, in, n, element);
+          for (std::size_t o = 0; o < part.size(); ++o)
+            ASSERT_EQ(0, std::memcmp(part[o].data(), full[o].data(), n * element)) << "n=" << n;
+        }
+        // Unaligned: one element past the boundary.
+        const auto unaligned = call(name, in, big, element, static_cast<std::uint32_t>(element));
+        for (std::size_t o = 0; o < full.size(); ++o)
+          ASSERT_EQ(0, std::memcmp(unaligned[o].data(), full[o].data(), big * element))
+              << "unaligned";
+        // In place: the results overwrite the inputs.
+        {
+          cross::Call c;
+          c.name = name;
+          c.n = 4099;
+          std::vector<double> p;
+          const std::optional<cross::Info> info = runner_->info(name);
+          for (const auto &param : info->params)
+            p.push_back(params_.at(param));
+          c.params = p;
+          for (const Bytes &b : in)
+            c.inputs.push_back({Bytes(b.begin(), b.begin() + 4099 * element), 0, -1});
+          for (std::size_t o = 0; o < full.size(); ++o)
+            c.outputs.push_back(cross::Array::in_place(static_cast<int>(o)));
+          const cross::Result r = runner_->call(c);
+          ASSERT_EQ(r.rc, 0);
+          for (std::size_t o = 0; o < full.size(); ++o)
+            ASSERT_EQ(0, std::memcmp(r.outputs[o].data(), full[o].data(), 4099 * element))
+                << "in place, output " << o;
+        }
+        // NaN in any input, NaN out: in the vector body (n = 24) and in the tail (n = 3).
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        for (std::size_t n : {std::size_t{3}, std::size_t{24}})
+          for (int which = 0; which < data_inputs(role); ++which) {
+            std::vector<Bytes> special;
+            for (int i = 0; i < data_inputs(role); ++i) {
+              std::vector<float> v(n, 0.5f);
+              if (i == which) v[n - 1] = nan;
+              special.push_back(store(v, dtype));
+            }
+            for (const Bytes &out : call(name, special, n, element))
+              EXPECT_TRUE(std::isnan(value_at(out, n - 1, dtype)))
+                  << "NaN in input " << which << ", n=" << n;
+          }
+        // Limits at ±inf against the long-double reference (one-input activations).
+        if (ir::count_inputs(GetParam()->expr) > 1) continue;
+        const ir::Expr f = role == Role::Forward
+                               ? GetParam()->expr
+                               : ir::differentiate(GetParam()->expr, ir::input(0));
+        const ir::Program prog(f);
+        check::Probe probe{&prog, {0}, {}, 0, false};
+        for (const auto &info : prog.params())
+          probe.params.push_back(GetParam()->sample_params().at(info.name));
+        for (float inf :
+             {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()}) {
+          std::vector<Bytes> special{store({inf, inf, inf}, dtype)};
+          if (role == Role::Backward) special.push_back(store({1, 1, 1}, dtype));
+          const float got = value_at(call(name, special, 3, element)[0], 2, dtype);
+          const float want = static_cast<float>(check::reference_value(probe, inf));
+          EXPECT_TRUE(got == want || (std::isnan(got) && std::isnan(want)))
+              << "at " << inf << ": " << got << " vs " << want;
+        }
+      }
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, ArmRun, testing::ValuesIn(elementwise()), entry_name);
+
+// Accuracy of every role and dtype on arm-64-linux, as KernelAccuracy for x86: every 2^14-th
+// float (f64 alike) and every f16/bf16 value, against the long-double reference.
+class ArmAccuracy : public testing::TestWithParam<const dsl::Entry *> {};
+
+TEST_P(ArmAccuracy, WithinTheUlpBounds) {
+  std::string why;
+  if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+  runtime::KernelCheckOptions options;
+  options.target = "arm-64-linux";
+  options.log2_stride = 14;
+  int measured = 0;
+  for (const auto &r : runtime::check_kernels(check::make_subject(GetParam()->name), options)) {
+    ++measured;
+    EXPECT_EQ(r.status, check::Status::Pass) << r.role << " " << r.dtype << ": " << r.reason;
+  }
+  EXPECT_GT(measured, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, ArmAccuracy, testing::ValuesIn(elementwise()), entry_name);
+
+// The dispatcher: on a core without FP16 (qemu -cpu cortex-a53, ARMv8.0) the plain names run the
+// arm-64-linux kernels and the fp16 forms refuse (ERR_CPU) instead of faulting; on qemu's "max"
+// core they dispatch to fp16. limit_target() caps the dispatch.
+TEST(ArmDispatch, PicksWhatTheCoreRuns) {
+  std::string why;
+  if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+  aot::Options o;
+  o.activations = {aot::resolve_activation("swish")};
+  o.targets = {"arm-64-linux", "arm-64-linux-fp16"};
+  o.dtypes = {DType::F16};
+  o.roles = {Role::Forward};
+  const Bytes x = inputs(100, 5, DType::F16);
+  auto run = [&](cross::Runner &r, const std::string &name) {
+    cross::Call c;
+    c.name = name;
+    c.n = 100;
+    c.inputs = {{x, 0, -1}};
+    c.outputs = {cross::Array::zeros(200)};
+    return r.call(c);
+  };
+  cross::Runner a53(o, "cortex-a53");
+  const cross::Result neon = run(a53, "swish_fwd_f16_neon");
+  ASSERT_EQ(neon.rc, 0);
+  const cross::Result plain = run(a53, "swish_fwd_f16");
+  ASSERT_EQ(plain.rc, 0);
+  EXPECT_EQ(plain.outputs[0], neon.outputs[0]);
+  EXPECT_NE(run(a53, "swish_fwd_f16_fp16").rc, 0) << "an FP16 kernel ran on an ARMv8.0 core";
+
+  cross::Runner max(o);
+  EXPECT_EQ(run(max, "swish_fwd_f16_fp16").rc, 0);
+  EXPECT_EQ(run(max, "swish_fwd_f16").rc, 0);
+  EXPECT_EQ(max.limit_target("arm-64-linux"), 0);
+  EXPECT_EQ(run(max, "swish_fwd_f16_fp16").rc, run(a53, "swish_fwd_f16_fp16").rc)
+      << "limit_target(arm-64-linux) lets fp16 kernels run";
+  EXPECT_NE(max.limit_target("x86-64-avx2"), 0);
+}
+
+// Errors from the runner name what went wrong.
+TEST(ArmRunner, ErrorsNameTheProblem) {
+  std::string why;
+  if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+  aot::Options o;
+  o.activations = {aot::resolve_activation("relu")};
+  o.targets = {"arm-64-linux"};
+  cross::Runner r(o);
+  EXPECT_EQ(r.kernels().size(), 4u); // fwd, bwd: dispatcher and the neon form
+  EXPECT_FALSE(r.info("swish_fwd_f32"));
+  cross::Call c;
+  c.name = "swish_fwd_f32";
+  try {
+    r.call(c);
+    FAIL() << "no error for an unknown kernel";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("no kernel is named 'swish_fwd_f32'"), std::string::npos)
+        << e.what();
+  }
+  c.name = "relu_fwd_f32";
+  c.n = 4;
+  try {
+    r.call(c); // no arrays
+    FAIL() << "no error for missing arrays";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("do not match"), std::string::npos) << e.what();
+  }
+  aot::Options x86 = o;
+  x86.targets = {"x86-64-avx2"};
+  EXPECT_THROW(cross::Runner{x86}, Error);
+}
+
+} // namespace
+} // namespace actforge
