@@ -1,6 +1,7 @@
 # actforge_add_kernels(<target>
 #     ACTIVATIONS <name | expr | name=expr>...
-#     [TARGETS host x86-64-avx2 x86-64-avx512 | cuda] (default: host; cuda alone: device pointers)
+#     [TARGETS host x86-64-avx2 x86-64-avx512 | cuda | arm-64-linux arm-64-linux-fp16]
+#                                                (default: host; an AArch64 build: both ARM ones)
 #     [ROLES forward backward backward_from_output param_grad] (default: forward backward)
 #     [DTYPES f32 f64 f16 bf16]                  (default: f32)
 #     [LAYOUT flat channels]                     (default: flat)
@@ -17,6 +18,13 @@
 # TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
 # writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
 # library loads libcuda.so.1 at run time and links only dl, pthread and m.
+# TARGETS arm-64-linux (NEON) and arm-64-linux-fp16 (ARMv8.2 half-precision arithmetic): AArch64
+# kernels for Linux and Android, dispatched by getauxval(AT_HWCAP), never mixed with x86 or cuda.
+# They need a build for AArch64 (CMAKE_SYSTEM_PROCESSOR aarch64 or arm64: a cross build with
+# cmake/toolchains/aarch64-linux-gnu.cmake or Android's NDK toolchain file, or a native one); such
+# a build defaults to both ARM targets instead of host and refuses x86 and cuda ones. The actforge
+# executable still runs on the build machine: find the package of an x86 installation
+# (-DActforge_DIR=<prefix>/lib/cmake/Actforge).
 function(actforge_add_kernels target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
   if(ARG_UNPARSED_ARGUMENTS)
@@ -30,8 +38,53 @@ function(actforge_add_kernels target)
     message(FATAL_ERROR "actforge_add_kernels(${target}): enable C in project(): the generated "
                         "wrappers are C")
   endif()
+  # The kernels are objects for the machine the project builds for; the generator's "host" is
+  # the build machine (x86), and its cuda target's host side is x86 code too.
+  string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" processor)
+  set(aarch64 OFF)
+  if(processor STREQUAL "aarch64" OR processor STREQUAL "arm64")
+    set(aarch64 ON)
+  endif()
   if(NOT ARG_TARGETS)
-    set(ARG_TARGETS host)
+    if(aarch64)
+      set(ARG_TARGETS arm-64-linux arm-64-linux-fp16)
+    else()
+      set(ARG_TARGETS host)
+    endif()
+  endif()
+  set(arm_targets)
+  set(other_targets)
+  foreach(t IN LISTS ARG_TARGETS)
+    string(REPLACE "," ";" split "${t}")
+    foreach(name IN LISTS split)
+      if(name MATCHES "^arm")
+        list(APPEND arm_targets "${name}")
+      else()
+        list(APPEND other_targets "${name}")
+      endif()
+    endforeach()
+  endforeach()
+  if(arm_targets AND other_targets)
+    message(FATAL_ERROR "actforge_add_kernels(${target}): TARGETS mixes ARM (${arm_targets}) with "
+                        "other targets (${other_targets}): one library is for one architecture")
+  endif()
+  if(arm_targets AND NOT aarch64)
+    message(FATAL_ERROR
+      "actforge_add_kernels(${target}): TARGETS ${arm_targets} gives AArch64 objects, but this "
+      "build is for '${CMAKE_SYSTEM_PROCESSOR}': they cannot link into its programs. Cross-compile "
+      "for AArch64: -DCMAKE_TOOLCHAIN_FILE=<actforge>/cmake/toolchains/aarch64-linux-gnu.cmake "
+      "(or Android's NDK toolchain file with -DANDROID_ABI=arm64-v8a)")
+  endif()
+  if(aarch64 AND other_targets)
+    message(FATAL_ERROR
+      "actforge_add_kernels(${target}): this build is for AArch64 but TARGETS names "
+      "${other_targets}: x86 code (host is the build machine that runs actforge; cuda's host "
+      "side is x86 too). Use arm-64-linux and/or arm-64-linux-fp16, or leave TARGETS out (both)")
+  endif()
+  if(arm_targets AND NOT CMAKE_SYSTEM_NAME MATCHES "^(Linux|Android)$")
+    message(FATAL_ERROR
+      "actforge_add_kernels(${target}): TARGETS ${arm_targets} gives Linux/Android ELF objects "
+      "(dispatched by getauxval()); this build is for ${CMAKE_SYSTEM_NAME}")
   endif()
   if(NOT ARG_ROLES)
     set(ARG_ROLES forward backward)
