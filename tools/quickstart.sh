@@ -25,8 +25,13 @@ BUILD_PACKAGES=(
   googletest
   libgtest-dev
 )
-# Extra packages only the test suite needs (on top of BUILD_PACKAGES).
-TEST_PACKAGES=()
+# Extra packages only the test suite needs (on top of BUILD_PACKAGES): the AArch64 cross tools
+# and qemu that build and run the ARM kernels' tests (label arm).
+TEST_PACKAGES=(
+  g++-aarch64-linux-gnu
+  libc6-dev-arm64-cross
+  qemu-user
+)
 
 BUILD_DIR=build
 
