@@ -6,6 +6,7 @@
 #include "actforge/targets/arm.hpp"
 #include "actforge/targets/target.hpp"
 #include "disk_cache.hpp"
+#include "process.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -32,7 +33,7 @@ constexpr const char *kPrefix = "afx";
 // the registry of afx_kernels.h. Every integer is little-endian (both ends are).
 //   'N'                      -> u32 count, then count strings          (registry names)
 //   'I' str                  -> u8 found [str role, layout, dtype, targets; u32 k + k strings for
-//                               inputs, outputs, params]
+//                               inputs, outputs, params; u32 k + k f64 parameter defaults]
 //   'L' str (empty: NULL)    -> i32 rc of afx_limit_target
 //   'C' str, u8 channels, i64 d[3], u32 np (~0: NULL) + np f64, u32 ni + ni {u64 bytes, u32
 //       offset, bytes}, u32 no + no {u64 bytes, u32 offset, i32 alias, bytes}
@@ -209,6 +210,8 @@ int main(void) {
         put_list(k->num_inputs, k->input_names);
         put_list(k->num_outputs, k->output_names);
         put_list(k->num_params, k->param_names);
+        put_u32((uint32_t)k->num_params);
+        if (k->num_params) put(k->param_defaults, sizeof(double) * (size_t)k->num_params);
       }
       free(name);
     } else if (op == 'L') {
@@ -233,41 +236,6 @@ std::string read_file(const std::string &path) {
 
 std::string tail(const std::string &text, std::size_t max = 4000) {
   return text.size() <= max ? text : "..." + text.substr(text.size() - max);
-}
-
-// Runs argv to completion, its stdout and stderr captured and returned; throws with them on
-// failure.
-std::string run_tool(const std::vector<std::string> &args, const std::string &what) {
-  std::vector<char *> argv;
-  std::vector<std::string> copy = args;
-  for (auto &a : copy)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(what + ": pipe: " + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  std::string message;
-  char buf[4096];
-  for (ssize_t got; (got = ::read(fds[0], buf, sizeof buf)) != 0;) {
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
-    message.append(buf, static_cast<std::size_t>(got));
-  }
-  ::close(fds[0]);
-  if (spawned != 0) throw Error(what + ": cannot run " + args[0] + ": " + std::strerror(spawned));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(what + " failed: " + tail(message));
-  return message;
 }
 
 } // namespace
@@ -366,10 +334,11 @@ Runner::Runner(aot::Options options, std::string emulator_cpu) : impl_(std::make
     driver << kDriver;
   }
   const std::string program = dir + "/driver";
-  run_tool({tools.cc, "-std=c11", "-O1", "-D_GNU_SOURCE", "-I" + dir, "-o", program,
-            dir + "/driver.c", dir + "/" + kPrefix + "_kernels.c",
-            dir + "/lib" + std::string(kPrefix) + "_kernels.a", "-lpthread", "-ldl", "-lm"},
-           "linking the AArch64 driver with " + tools.cc);
+  runtime::run_program({tools.cc, "-std=c11", "-O1", "-D_GNU_SOURCE", "-I" + dir, "-o", program,
+                        dir + "/driver.c", dir + "/" + kPrefix + "_kernels.c",
+                        dir + "/lib" + std::string(kPrefix) + "_kernels.a", "-lpthread", "-ldl",
+                        "-lm"},
+                       "linking the AArch64 driver with " + tools.cc + " failed");
 
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
@@ -416,8 +385,8 @@ std::vector<std::string> Runner::kernel_objects() const {
 
 std::string Runner::disassemble(const std::string &object) const {
   const targets::arm::CrossTools &tools = targets::arm::cross_tools();
-  return run_tool({tools.objdump, "-dr", "--no-show-raw-insn", object},
-                  "disassembling " + object + " with " + tools.objdump);
+  return runtime::run_program({tools.objdump, "-dr", "--no-show-raw-insn", object},
+                              tools.objdump + " could not disassemble " + object);
 }
 
 std::vector<std::string> Runner::kernels() {
@@ -437,6 +406,8 @@ std::optional<Info> Runner::info(const std::string &name) {
   i.inputs = impl_->recv_list();
   i.outputs = impl_->recv_list();
   i.params = impl_->recv_list();
+  i.param_defaults.resize(impl_->recv_value<std::uint32_t>());
+  impl_->recv_bytes(i.param_defaults.data(), i.param_defaults.size() * sizeof(double));
   return i;
 }
 

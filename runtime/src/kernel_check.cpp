@@ -402,9 +402,15 @@ public:
                              std::string(codegen::to_string(dtype)) + "_" + targets::isa(target_);
     const std::optional<cross::Info> info = runner_->info(name);
     if (!info) throw Error("internal error: the cross library has no kernel " + name);
-    std::vector<double> params;
-    for (const auto &p : info->params)
-      params.push_back(static_cast<double>(s_.params.at(p)));
+    // The defaults go as NULL: the C ABI's parameter structs of f32/f16/bf16 kernels have float
+    // fields, while a kernel computing in f64 takes its defaults as double literals (as jit()).
+    std::optional<std::vector<double>> params = std::vector<double>{};
+    bool defaults = true;
+    for (std::size_t i = 0; i < info->params.size(); ++i) {
+      params->push_back(static_cast<double>(s_.params.at(info->params[i])));
+      defaults = defaults && params->back() == info->param_defaults[i];
+    }
+    if (defaults) params.reset();
     Callable c;
     c.outputs = info->outputs;
     const std::size_t bytes = static_cast<std::size_t>(codegen::bytes_of(dtype));

@@ -1,9 +1,11 @@
 // compile_kernel_object(), compile_runtime_object(), link_shared_object().
 #include "kernel_object.hpp"
+#include "process.hpp"
 
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
-#include "actforge/targets/x86.hpp"
+#include "actforge/targets/program.hpp"
+#include "actforge/targets/target.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,12 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 namespace actforge::runtime {
 
@@ -174,61 +172,16 @@ void compile_runtime_object(const targets::TargetInfo &target, const std::string
 
 namespace {
 
-std::string find_on_path(const char *tool) {
-  const char *path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  for (std::size_t start = 0; start <= dirs.size();) {
-    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-    std::string candidate = (end > start ? dirs.substr(start, end - start) : ".") + "/" + tool;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return {};
-}
-
-} // namespace
-
-namespace {
-
 void run_linker(std::vector<std::string> args, const std::vector<std::string> &objects,
                 const std::string &output) {
-  static const std::string ld = find_on_path("ld");
+  static const std::string ld = targets::find_program("ld");
   if (ld.empty())
     throw Error("Actforge links JIT kernels with the system linker, but no 'ld' is on PATH "
                 "(install binutils)");
-  args.insert(args.begin(), "ld");
+  args.insert(args.begin(), ld);
   args.insert(args.end(), {"-o", output});
   args.insert(args.end(), objects.begin(), objects.end());
-  std::vector<char *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-    throw Error(std::string("cannot run the linker: pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, ld.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buf[4096];
-  for (ssize_t got; (got = ::read(pipe_fds[0], buf, sizeof buf)) != 0;) {
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
-    message.append(buf, static_cast<std::size_t>(got));
-  }
-  ::close(pipe_fds[0]);
-  if (spawned != 0) throw Error("cannot run " + ld + ": " + std::strerror(spawned));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("the linker failed to make " + output + ": " + message);
+  run_program(args, "the linker failed to make " + output);
 }
 
 } // namespace

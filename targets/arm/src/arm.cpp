@@ -2,12 +2,10 @@
 #include "actforge/targets/arm.hpp"
 
 #include "actforge/error.hpp"
+#include "actforge/targets/program.hpp"
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
-
-#include <unistd.h>
 
 namespace actforge::targets::arm {
 namespace {
@@ -25,27 +23,12 @@ std::string env_or(const char *name, std::string fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
-// The full path of `program` on PATH (or `program` itself when it has a slash and exists).
-std::string on_path(const std::string &program) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (program.find('/') != std::string::npos)
-    return fs::is_regular_file(program, ec) ? program : std::string();
-  std::istringstream path(env_or("PATH", "/usr/bin:/bin"));
-  for (std::string dir; std::getline(path, dir, ':');) {
-    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
-    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
-      return candidate.string();
-  }
-  return {};
-}
-
 CrossTools find_tools() {
   CrossTools t;
   const std::string prefix = env_or("ACTFORGE_AARCH64_PREFIX", "aarch64-linux-gnu-");
   std::vector<std::string> missing;
   auto need = [&](std::string &field, const std::string &program, const char *package) {
-    field = on_path(program);
+    field = find_program(program);
     if (field.empty()) missing.push_back(program + " (Debian package " + package + ")");
   };
   need(t.cc, prefix + "gcc", "gcc-aarch64-linux-gnu");
@@ -54,8 +37,8 @@ CrossTools find_tools() {
   if (const char *q = std::getenv("ACTFORGE_QEMU_AARCH64"); q && *q) {
     need(t.qemu, q, "qemu-user");
   } else {
-    t.qemu = on_path("qemu-aarch64");
-    if (t.qemu.empty()) t.qemu = on_path("qemu-aarch64-static");
+    t.qemu = find_program("qemu-aarch64");
+    if (t.qemu.empty()) t.qemu = find_program("qemu-aarch64-static");
     if (t.qemu.empty()) missing.push_back("qemu-aarch64 (Debian package qemu-user)");
   }
   t.sysroot = env_or("ACTFORGE_AARCH64_SYSROOT", "/usr/aarch64-linux-gnu");

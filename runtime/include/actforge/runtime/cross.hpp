@@ -70,6 +70,7 @@ struct Result {
 struct Info {
   std::string role, layout, dtype, targets;
   std::vector<std::string> inputs, outputs, params;
+  std::vector<double> param_defaults; // NaN where a value is required
 };
 
 class Runner {
