@@ -11,6 +11,7 @@
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/cross.hpp"
+#include "actforge/runtime/jit.hpp"
 #include "actforge/runtime/kernel_check.hpp"
 #include "actforge/targets/arm.hpp"
 
@@ -306,6 +307,27 @@ TEST(ArmRunner, ErrorsNameTheProblem) {
   aot::Options x86 = o;
   x86.targets = {"x86-64-avx2"};
   EXPECT_THROW(cross::Runner{x86}, Error);
+}
+
+// ARM kernels are never loaded into this x86-64 process: jit() says what to do instead, and gen
+// refuses a library that mixes families.
+TEST(ArmJit, RefusesWithWhatToDo) {
+  try {
+    jit("relu", JitOptions{Role::Forward, DType::F32, "arm-64-linux", std::nullopt});
+    FAIL() << "jit() accepted an ARM target";
+  } catch (const Error &e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot run in this x86-64 process"), std::string::npos) << what;
+    EXPECT_NE(what.find("actforge check --target arm-64-linux"), std::string::npos) << what;
+  }
+  aot::Options o;
+  o.activations = {aot::resolve_activation("relu")};
+  o.targets = {"arm-64-linux", "cuda"};
+  EXPECT_THROW(aot::generate(o, ::testing::TempDir() + "/arm_cuda"), Error);
+  EXPECT_EQ(targets::isa("arm-64-linux"), "neon");
+  EXPECT_EQ(targets::isa("arm-64-linux-fp16"), "fp16");
+  EXPECT_EQ(targets::resolve("arm-64-linux-fp16").family, targets::Family::Arm);
+  EXPECT_EQ(targets::resolve("arm-64-linux").vector_bits, 128);
 }
 
 } // namespace

@@ -448,14 +448,33 @@ Halide::Expr store_value(Halide::Type store, const Halide::Expr &is_nan, const H
 Halide::Expr bf16_from_bits(const Halide::Expr &bits) {
   return Halide::reinterpret(Halide::Float(32), Halide::cast(Halide::UInt(32), bits) << 16);
 }
+// f64 to f32 rounded to odd (inexact results get their last bit set): a second rounding, to a
+// format of at most 22 significant bits (f16, bf16), is then as if from f64 directly.
+Halide::Expr f32_round_to_odd(const Halide::Expr &v) {
+  const Halide::Expr r = Halide::cast(Halide::Float(32), v);
+  const Halide::Expr rb = Halide::reinterpret(Halide::UInt(32), r);
+  const Halide::Expr back = Halide::cast(Halide::Float(64), r);
+  const Halide::Expr toward_zero = Halide::select(Halide::abs(back) > Halide::abs(v), rb - 1, rb);
+  return Halide::reinterpret(Halide::Float(32), Halide::select(back != v, toward_zero | 1, rb));
+}
+
+// f32 from f16 bits, exactly, with integer and f32 vector operations only: the magnitude's bits
+// shifted into an f32 and scaled by 2^112 (subnormals included), all-ones exponents to inf/NaN,
+// then the sign. Used where the compute type is f64: LLVM turns a direct f16 -> f64 conversion
+// into one scalar fcvt per lane on AArch64.
+Halide::Expr f32_from_f16_bits(const Halide::Expr &bits) {
+  const Halide::Expr h = Halide::cast(Halide::UInt(32), bits);
+  const Halide::Expr magnitude = (h & 0x7fff) << 13;
+  const Halide::Expr finite = Halide::reinterpret(Halide::Float(32), magnitude) *
+                              Halide::Internal::make_const(Halide::Float(32), 0x1p112);
+  const Halide::Expr special = Halide::reinterpret(Halide::Float(32), magnitude | 0x7f800000);
+  const Halide::Expr abs = Halide::select((h & 0x7fff) >= 0x7c00, special, finite);
+  return Halide::reinterpret(Halide::Float(32),
+                             Halide::reinterpret(Halide::UInt(32), abs) | ((h & 0x8000) << 16));
+}
+
 Halide::Expr bf16_bits(const Halide::Expr &is_nan, Halide::Expr v) {
-  if (v.type().bits() == 64) {
-    const Halide::Expr r = Halide::cast(Halide::Float(32), v);
-    const Halide::Expr rb = Halide::reinterpret(Halide::UInt(32), r);
-    const Halide::Expr back = Halide::cast(Halide::Float(64), r);
-    const Halide::Expr toward_zero = Halide::select(Halide::abs(back) > Halide::abs(v), rb - 1, rb);
-    v = Halide::reinterpret(Halide::Float(32), Halide::select(back != v, toward_zero | 1, rb));
-  }
+  if (v.type().bits() == 64) v = f32_round_to_odd(v);
   const Halide::Expr b = Halide::reinterpret(Halide::UInt(32), v);
   const Halide::Expr rounded = (b + 0x7fff + ((b >> 16) & 1)) >> 16;
   return Halide::select(is_nan || Halide::is_nan(v), Halide::cast(Halide::UInt(16), 0x7fc0),
@@ -507,11 +526,18 @@ private:
   // with native f16 (arm-64-linux-fp16) LLVM then drops the NaN tests of the tail's values.
   Halide::Type buffer_type() const { return gpu_bf16_ || cpu_f16_ ? Halide::UInt(16) : store_; }
   Halide::Expr decode(const Halide::Expr &stored) const {
+    // (param_grad widens its terms to f64 too.)
+    if (cpu_f16_ && (compute_.bits() == 64 || spec_.role == Role::ParamGrad))
+      return Halide::cast(compute_, f32_from_f16_bits(stored));
     if (cpu_f16_) return Halide::cast(compute_, Halide::reinterpret(store_, stored));
     return Halide::cast(compute_, gpu_bf16_ ? bf16_from_bits(stored) : stored);
   }
   Halide::Expr encode(const Halide::Expr &is_nan, const Halide::Expr &v) const {
-    if (cpu_f16_) return Halide::reinterpret(Halide::UInt(16), store_value(store_, is_nan, v));
+    // From f64 through f32 rounded to odd: f32 -> f16 is a vector conversion, f64 -> f16 is not.
+    if (cpu_f16_)
+      return Halide::reinterpret(
+          Halide::UInt(16),
+          store_value(store_, is_nan, v.type().bits() == 64 ? f32_round_to_odd(v) : v));
     return gpu_bf16_ ? bf16_bits(is_nan, v) : store_value(store_, is_nan, v);
   }
   int width() const { return schedule_.lanes * schedule_.unroll; }
