@@ -17,17 +17,8 @@ if(NOT cross_cc OR NOT qemu OR NOT EXISTS "${sysroot}/lib")
   return()
 endif()
 
-file(REMOVE_RECURSE "${WORK_DIR}")
-set(prefix "${WORK_DIR}/prefix")
-
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
-  endif()
-endfunction()
-
-run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+include(${CMAKE_CURRENT_LIST_DIR}/../example_common.cmake)
+install_actforge()
 # Actforge_DIR, not CMAKE_PREFIX_PATH: the toolchain file confines package searches to the
 # AArch64 root, and this package (an x86 executable) lives outside it.
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
