@@ -4,9 +4,9 @@
 
 #include "actforge/error.hpp"
 #include "actforge/targets/arm.hpp"
+#include "actforge/targets/process.hpp"
 #include "actforge/targets/target.hpp"
 #include "disk_cache.hpp"
-#include "process.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -334,7 +334,7 @@ Runner::Runner(aot::Options options, std::string emulator_cpu) : impl_(std::make
     driver << kDriver;
   }
   const std::string program = dir + "/driver";
-  runtime::run_program({tools.cc, "-std=c11", "-O1", "-D_GNU_SOURCE", "-I" + dir, "-o", program,
+  targets::run_program({tools.cc, "-std=c11", "-O1", "-D_GNU_SOURCE", "-I" + dir, "-o", program,
                         dir + "/driver.c", dir + "/" + kPrefix + "_kernels.c",
                         dir + "/lib" + std::string(kPrefix) + "_kernels.a", "-lpthread", "-ldl",
                         "-lm"},
@@ -385,7 +385,7 @@ std::vector<std::string> Runner::kernel_objects() const {
 
 std::string Runner::disassemble(const std::string &object) const {
   const targets::arm::CrossTools &tools = targets::arm::cross_tools();
-  return runtime::run_program({tools.objdump, "-dr", "--no-show-raw-insn", object},
+  return targets::run_program({tools.objdump, "-dr", "--no-show-raw-insn", object},
                               tools.objdump + " could not disassemble " + object);
 }
 

@@ -174,6 +174,8 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
 
 Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   const auto info = targets::resolve(options.target);
+  if (info.family == targets::Family::Fpga)
+    throw Error("the fpga target writes C: use `actforge gen --target fpga`");
   codegen::KernelSpec spec{expr,           options.role,        options.dtype,
                            options.layout, options.per_channel, options.wrt};
   std::sort(spec.per_channel.begin(), spec.per_channel.end());

@@ -7,14 +7,19 @@
 #include "actforge/dsl/scalar.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/ir/mutate.hpp"
 #include "actforge/runtime/cross.hpp"
 #include "actforge/runtime/neon_audit.hpp"
 #include "actforge/targets/arm.hpp"
 #include "actforge/targets/cuda.hpp"
+#include "actforge/targets/fpga.hpp"
+#include "actforge/targets/program.hpp"
 #include "actforge/targets/x86.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cctype>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -478,6 +484,228 @@ private:
   std::unique_ptr<cross::Runner> runner_;
 };
 
+/// The fpga target's float mode: each role's C kernel from the HLS emitter, compiled with a
+/// driver for this host and run in its own process (the C simulation of an HLS flow).
+class FpgaExecutor final : public Executor {
+public:
+  explicit FpgaExecutor(const check::Subject &s) : s_(s) {}
+  Callable kernel(Role role, DType dtype) override {
+    if (dtype != DType::F32) throw Error("internal error: the fpga float kernels are f32");
+    auto it = sims_.find(role);
+    if (it == sims_.end()) {
+      const codegen::hls::Kernel k = generate_fpga(s_, role, codegen::hls::Options{});
+      kernels_.push_back(k);
+      const std::map<std::string, std::string> files{{k.c_name + ".c", k.source},
+                                                     {k.c_name + ".h", k.header}};
+      targets::fpga::Signature sig{k.c_name, upper(k.c_name) + "_MAX_N",
+                                   std::vector<std::string>(k.report.inputs.size(), "float"),
+                                   std::vector<std::string>(k.report.outputs.size(), "float")};
+      auto sim = std::make_shared<targets::fpga::Csim>(files, k.c_name + ".c", sig);
+      it = sims_.emplace(role, std::make_pair(sim, k.report.outputs)).first;
+    }
+    Callable c;
+    c.outputs = it->second.second;
+    c.run = [sim = it->second.first](const std::vector<const void *> &in,
+                                     const std::vector<void *> &out, std::int64_t n) {
+      std::vector<std::vector<unsigned char>> arrays;
+      for (const void *p : in)
+        arrays.emplace_back(static_cast<const unsigned char *>(p),
+                            static_cast<const unsigned char *>(p) + n * 4);
+      const auto results = sim->run(arrays, n);
+      for (std::size_t i = 0; i < out.size(); ++i)
+        std::memcpy(out[i], results.at(i).data(), results.at(i).size());
+    };
+    return c;
+  }
+  /// One record per kernel built: the rule check of targets/fpga.
+  std::vector<check::Record> rules(const std::string &target) const {
+    std::vector<check::Record> out;
+    for (const auto &k : kernels_)
+      out.push_back(rule_record(s_.name, target, "f32", k));
+    return out;
+  }
+
+  static std::string upper(std::string t) {
+    for (char &ch : t)
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return t;
+  }
+  /// The subject's kernel for `role`, its parameters bound to the subject's values.
+  static codegen::hls::Kernel generate_fpga(const check::Subject &s, Role role,
+                                            codegen::hls::Options o) {
+    for (const auto &p : ir::collect_params(s.expr))
+      o.params[p.name] = s.params.at(p.name);
+    return codegen::hls::generate(s.expr, role, "subject_" + std::string(codegen::short_name(role)),
+                                  o);
+  }
+  static check::Record rule_record(const std::string &activation, const std::string &target,
+                                   const std::string &dtype, const codegen::hls::Kernel &k) {
+    check::Record r;
+    r.activation = activation;
+    r.target = target;
+    r.dtype = dtype;
+    r.role = "rules:" + std::string(codegen::to_string(k.report.role));
+    const targets::fpga::RuleCheck rc = targets::fpga::check_rules(
+        {{k.c_name + ".c", k.source}, {k.c_name + ".h", k.header}}, k.c_name + ".c");
+    r.status = rc.ok() ? check::Status::Pass : check::Status::Fail;
+    r.points = static_cast<long>(rc.ran.size());
+    r.reason = rc.ok() ? std::to_string(rc.ran.size()) + " compilations clean, nm -u empty, no "
+                                                         "forbidden construct"
+                       : rc.problems.front() +
+                             (rc.problems.size() > 1
+                                  ? " (and " + std::to_string(rc.problems.size() - 1) + " more)"
+                                  : std::string());
+    return r;
+  }
+
+private:
+  const check::Subject &s_;
+  std::map<Role, std::pair<std::shared_ptr<targets::fpga::Csim>, std::vector<std::string>>> sims_;
+  std::vector<codegen::hls::Kernel> kernels_;
+};
+
+/// The fpga target in fixed point: per role, the rule check, then the C simulation on every
+/// input combination the emitter measured, which must give the emitter's integer program's words
+/// and so the error it reported.
+std::vector<check::Record> check_fpga_fixed(const check::Subject &s,
+                                            const KernelCheckOptions &options,
+                                            const std::string &target) {
+  std::vector<check::Record> out;
+  const std::string dtype =
+      "q" + options.fixed_in->to_string() +
+      (*options.fixed_out == *options.fixed_in ? std::string()
+                                               : ":q" + options.fixed_out->to_string());
+  for (Role role : {Role::Forward, Role::Backward}) {
+    check::Record r;
+    r.activation = s.name;
+    r.target = target;
+    r.dtype = dtype;
+    r.role = std::string(codegen::to_string(role));
+    try {
+      codegen::hls::Options o;
+      o.in = options.fixed_in;
+      o.out = options.fixed_out;
+      o.max_error = options.max_error;
+      o.table_intervals = options.table_intervals;
+      const codegen::hls::Kernel k = FpgaExecutor::generate_fpga(s, role, o);
+      out.push_back(FpgaExecutor::rule_record(s.name, target, dtype, k));
+      // Every combination of the measured words, the first input varying fastest.
+      const auto &sets = k.measured_sets;
+      std::size_t total = 1;
+      for (const auto &set : sets)
+        total *= set.size();
+      std::vector<std::vector<std::int64_t>> words(sets.size(), std::vector<std::int64_t>(total));
+      for (std::size_t i = 0; i < total; ++i) {
+        std::size_t rest = i;
+        for (std::size_t p = 0; p < sets.size(); ++p) {
+          words[p][i] = sets[p][rest % sets[p].size()];
+          rest /= sets[p].size();
+        }
+      }
+      const std::string in_t = options.fixed_in->c_type(), out_t = options.fixed_out->c_type();
+      const std::size_t in_size = targets::fpga::element_size(in_t),
+                        out_size = targets::fpga::element_size(out_t);
+      std::vector<std::vector<unsigned char>> arrays;
+      for (const auto &w : words) {
+        std::vector<unsigned char> bytes(total * in_size);
+        for (std::size_t i = 0; i < total; ++i) {
+          const std::int64_t v = w[i];
+          if (in_size == 1) bytes[i] = static_cast<unsigned char>(static_cast<std::int8_t>(v));
+          if (in_size == 2) {
+            const auto t = static_cast<std::int16_t>(v);
+            std::memcpy(&bytes[i * 2], &t, 2);
+          }
+          if (in_size == 4) {
+            const auto t = static_cast<std::int32_t>(v);
+            std::memcpy(&bytes[i * 4], &t, 4);
+          }
+        }
+        arrays.push_back(std::move(bytes));
+      }
+      const targets::fpga::Csim sim({{k.c_name + ".c", k.source}, {k.c_name + ".h", k.header}},
+                                    k.c_name + ".c",
+                                    {k.c_name, FpgaExecutor::upper(k.c_name) + "_MAX_N",
+                                     std::vector<std::string>(sets.size(), in_t),
+                                     std::vector<std::string>(k.report.outputs.size(), out_t)});
+      const auto results = sim.run(arrays, static_cast<std::int64_t>(total));
+      const auto expected = k.simulate(words);
+      // The reference, independently of the emitter: f or dy·∂f/∂input, parameters bound.
+      std::unordered_map<ir::Expr, ir::Expr, ir::ExprHash> bind;
+      for (const auto &p : ir::collect_params(s.expr))
+        bind[ir::param(p.name, p.default_value)] = ir::constant(s.params.at(p.name));
+      const ir::Expr f = ir::substitute(s.expr, bind);
+      const bool gated = ir::count_inputs(f) > 1;
+      std::vector<ir::Program> refs;
+      if (role == Role::Forward)
+        refs.emplace_back(f);
+      else
+        for (int in = 0; in < (gated ? 2 : 1); ++in)
+          refs.emplace_back(ir::input(2) * ir::differentiate(f, ir::input(in)));
+      const long double in_lsb = options.fixed_in->lsb(), out_lsb = options.fixed_out->lsb();
+      long double worst = 0;
+      long mismatches = 0;
+      for (std::size_t j = 0; j < results.size(); ++j) {
+        for (std::size_t i = 0; i < total; ++i) {
+          std::int64_t got = 0;
+          const unsigned char *b = &results[j][i * out_size];
+          if (out_size == 1) got = static_cast<std::int8_t>(b[0]);
+          if (out_size == 2) {
+            std::int16_t t;
+            std::memcpy(&t, b, 2);
+            got = t;
+          }
+          if (out_size == 4) {
+            std::int32_t t;
+            std::memcpy(&t, b, 4);
+            got = t;
+          }
+          if (got != expected[j][i]) ++mismatches;
+          std::array<long double, 3> v{};
+          for (std::size_t p = 0; p < sets.size(); ++p)
+            v[p < (gated ? 2u : 1u) ? p : 2] = static_cast<long double>(words[p][i]) * in_lsb;
+          const long double ref =
+              std::clamp(refs[j].eval<long double>(
+                             std::span<const long double>(
+                                 v.data(), static_cast<std::size_t>(refs[j].num_inputs())),
+                             std::span<const long double>()),
+                         options.fixed_out->min_value(), options.fixed_out->max_value());
+          long double scale = 1;
+          if (role == Role::Backward) scale *= std::max(1.0L, std::fabs(v[2]));
+          if (gated) scale *= std::max(1.0L, std::fabs(v[0]));
+          worst = std::max(worst, std::fabs(static_cast<long double>(got) * out_lsb - ref) / scale);
+        }
+      }
+      r.points = static_cast<long>(total);
+      r.max_abs_err = static_cast<double>(worst);
+      const double bound = k.report.requested_error ? *k.report.requested_error : 0;
+      if (mismatches) {
+        r.status = check::Status::Fail;
+        r.reason =
+            std::to_string(mismatches) + " outputs differ from the emitter's integer program";
+      } else if (worst != k.report.achieved_error) {
+        r.status = check::Status::Fail;
+        r.reason =
+            "measured " + fmt(worst) + " but the report says " + fmt(k.report.achieved_error);
+      } else if (k.report.requested_error && worst > bound) {
+        r.status = check::Status::Fail;
+        r.reason = "error " + fmt(worst) + " above the requested " + fmt(bound);
+      } else {
+        r.status = check::Status::Pass;
+        long long bits = k.report.table_bits;
+        r.reason = "error " + k.report.error_scale + " = the reported bound" +
+                   (k.report.requested_error ? " (requested " + fmt(bound) + ")" : std::string()) +
+                   "; " + std::to_string(k.report.tables.size()) + " tables, " +
+                   std::to_string(bits) + " bits; " + k.report.measured_over;
+      }
+    } catch (const Error &e) {
+      r.status = check::Status::Fail;
+      r.reason = e.what();
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
 struct Outcome {
   double max_ulp = 0;
   long double worst_at = 0;
@@ -761,13 +989,17 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
   const bool pl = s.entry && s.entry->info.family == dsl::Family::PiecewiseLinear;
   const auto kinks = kinks_of(s);
   std::string target_name = options.target;
-  bool runnable = true, cross_target = false;
+  bool runnable = true, cross_target = false, fpga = false;
   std::string why_not;
   try {
     const targets::TargetInfo info = targets::resolve(options.target);
     target_name = info.name;
     if (info.gpu) {
       why_not = targets::cuda::driver_problem();
+    } else if (info.family == targets::Family::Fpga) {
+      fpga = true;
+      if (targets::find_program("cc").empty())
+        why_not = "no C compiler (cc) for the C simulation: apt-get install gcc";
     } else if (info.family == targets::Family::Arm) {
       cross_target = true;
       why_not = targets::arm::cross_tools().problem;
@@ -780,6 +1012,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     why_not = e.what();
   }
   const bool gated = s.expr.defined() && ir::count_inputs(s.expr) > 1;
+  if (fpga && options.fixed_in && s.expr.defined() && runnable)
+    return check_fpga_fixed(s, options, target_name);
   // The records of one dtype: forward, backward (and backward_g), backward_from_output where f'
   // is a function of f's output.
   std::vector<Case> cases;
@@ -787,7 +1021,7 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     cases.push_back({Role::Forward, 0, s.expr, pl});
     cases.push_back({Role::Backward, 0, ir::differentiate(s.expr, ir::input(0)), pl});
     if (gated) cases.push_back({Role::Backward, 1, ir::differentiate(s.expr, ir::input(1)), pl});
-    if (!gated && dsl::find_from_output(s.expr))
+    if (!gated && !fpga && dsl::find_from_output(s.expr))
       cases.push_back({Role::BackwardFromOutput, 0, dsl::derivative_from_output(s.expr), pl});
   }
   auto record = [&](Role role, int wrt, DType dtype) {
@@ -818,11 +1052,22 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
           }
         return out;
       }
+    } else if (fpga) {
+      executor = std::make_unique<FpgaExecutor>(s);
     } else {
       executor = std::make_unique<JitExecutor>(s, target_name);
     }
   }
   for (DType dtype : options.dtypes) {
+    if (fpga && s.expr.defined() && runnable && (dtype != DType::F32 || options.fixed_in)) {
+      for (Role role : {Role::Forward, Role::Backward}) {
+        check::Record r = record(role, 0, dtype);
+        r.status = check::Status::Skip;
+        r.reason = "the fpga target computes in f32 or, with --fixed W.F, in fixed point";
+        out.push_back(r);
+      }
+      continue;
+    }
     if (!s.expr.defined() || !runnable) {
       for (Role role : {Role::Forward, Role::Backward}) {
         check::Record r = record(role, 0, dtype);
@@ -878,10 +1123,14 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       }
       out.push_back(r);
     }
-    if (!gated && !ir::collect_params(s.expr).empty()) {
+    if (!gated && !fpga && !ir::collect_params(s.expr).empty()) {
       const auto pg = check_param_grad(s, dtype, target_name, kinks, *executor);
       out.insert(out.end(), pg.begin(), pg.end());
     }
+  }
+  if (auto *fpga_executor = dynamic_cast<FpgaExecutor *>(executor.get())) {
+    const auto rules = fpga_executor->rules(target_name);
+    out.insert(out.end(), rules.begin(), rules.end());
   }
   if (auto *cross_executor = dynamic_cast<CrossExecutor *>(executor.get())) {
     const auto audits = cross_executor->audit(s.name);

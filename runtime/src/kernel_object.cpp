@@ -1,9 +1,9 @@
 // compile_kernel_object(), compile_runtime_object(), link_shared_object().
 #include "kernel_object.hpp"
-#include "process.hpp"
 
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/targets/process.hpp"
 #include "actforge/targets/program.hpp"
 #include "actforge/targets/target.hpp"
 
@@ -85,7 +85,8 @@ KernelInterface compile_kernel_object(const std::string &activation,
   forbid_ptx_contraction();
   KernelInterface k = describe_kernel(activation, spec, schedule, target);
   using F = Halide::Target::Feature;
-  const Halide::Target t = target.halide.with_feature(F::NoRuntime)
+  const Halide::Target t = targets::halide_target(target)
+                               .with_feature(F::NoRuntime)
                                .with_feature(F::NoAsserts)
                                .with_feature(F::NoBoundsQuery);
   try {
@@ -164,7 +165,7 @@ std::vector<std::string> embedded_ptx(const std::string &object_path) {
 void compile_runtime_object(const targets::TargetInfo &target, const std::string &path) {
   forbid_ptx_contraction();
   try {
-    Halide::compile_standalone_runtime(path, target.halide);
+    Halide::compile_standalone_runtime(path, targets::halide_target(target));
   } catch (const Halide::Error &e) {
     throw Error("Halide could not build its runtime for " + target.name + ": " + e.what());
   }
@@ -181,7 +182,7 @@ void run_linker(std::vector<std::string> args, const std::vector<std::string> &o
   args.insert(args.begin(), ld);
   args.insert(args.end(), {"-o", output});
   args.insert(args.end(), objects.begin(), objects.end());
-  run_program(args, "the linker failed to make " + output);
+  targets::run_program(args, "the linker failed to make " + output);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace actforge::cli {
 
@@ -78,6 +79,45 @@ check::Subject resolve_subject(const std::string &text) {
   } catch (const ParseError &e) {
     throw UsageError{"cannot read the expression " +
                      describe_parse_error(text, e.line(), e.column(), e.message())};
+  }
+}
+
+void read_fpga_options(const Args &a, bool fpga, codegen::hls::Options &o) {
+  const auto fixed = a.option("--fixed");
+  const auto bound = a.option("--max-error");
+  const auto table = a.option("--table");
+  if (!fpga) {
+    if (fixed || bound || table)
+      throw UsageError{"--fixed, --max-error and --table go with --target fpga"};
+    return;
+  }
+  if ((bound || table) && !fixed)
+    throw UsageError{"--max-error and --table choose table sizes: they go with --fixed W.F"};
+  if (bound && table) throw UsageError{"give --max-error or --table, not both"};
+  try {
+    if (fixed) {
+      const std::size_t colon = fixed->find(':');
+      o.in = codegen::hls::parse_fixed(fixed->substr(0, colon));
+      o.out =
+          colon == std::string::npos ? *o.in : codegen::hls::parse_fixed(fixed->substr(colon + 1));
+    }
+  } catch (const Error &e) {
+    throw UsageError{std::string("--fixed: ") + e.what()};
+  }
+  if (bound) {
+    char *end = nullptr;
+    const double v = std::strtod(bound->c_str(), &end);
+    if (bound->empty() || *end || !(v > 0) || !std::isfinite(v))
+      throw UsageError{"--max-error must be a positive number, got '" + *bound + "'"};
+    o.max_error = v;
+  }
+  if (table) {
+    char *end = nullptr;
+    const long v = std::strtol(table->c_str(), &end, 10);
+    if (table->empty() || *end || v < 1 || v > 65536 || (v & (v - 1)) != 0)
+      throw UsageError{"--table must be a power of two from 1 to 65536 (intervals), got '" +
+                       *table + "'"};
+    o.table_intervals = static_cast<int>(v);
   }
 }
 

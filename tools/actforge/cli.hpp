@@ -3,6 +3,8 @@
 
 #include "actforge/check/reference.hpp"
 
+#include "actforge/codegen/hls/hls.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +47,11 @@ std::string describe_parse_error(std::string_view text, int line, int column,
 
 /// check::make_subject(text), with a parse error turned into a UsageError quoting the text.
 check::Subject resolve_subject(const std::string &text);
+
+/// The fpga target's numeric options, read from --fixed W.F[:W.F] (input:output formats),
+/// --max-error E and --table N into `o` (left as they are when absent). `fpga`: whether the
+/// target is fpga; the options are a usage error otherwise.
+void read_fpga_options(const Args &a, bool fpga, codegen::hls::Options &o);
 
 int cmd_list(const std::vector<std::string> &args);
 int cmd_show(const std::vector<std::string> &args);

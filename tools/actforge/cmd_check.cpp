@@ -18,7 +18,7 @@ constexpr const char *kHelp =
                       [--sample-stride N | --exhaustive] [--json]
 
 With --target, compiles the kernels of each activation for T (host, x86-64-avx2,
-x86-64-avx512, arm-64-linux, arm-64-linux-fp16, cuda) — forward, backward (backward_g for gated activations, whose x and g run over
+x86-64-avx512, arm-64-linux, arm-64-linux-fp16, cuda, fpga) — forward, backward (backward_g for gated activations, whose x and g run over
 scrambled pairs of the sample), and backward_from_output where f' is a function of f's output —
 runs them on every 2^10-th float32 (all f16/bf16 values, 2^22 f64 patterns) plus the special
 values, and reports the max ULP against the long-double reference: piecewise-linear kernels must
@@ -34,7 +34,13 @@ which). cuda kernels get the sample in host memory and copy it to the GPU and ba
 are generated as for `actforge gen`, linked by aarch64-linux-gnu-gcc with a driver and run under
 qemu-aarch64 (the sample travels to it and back), and each kernel's inner loop is disassembled
 (aarch64-linux-gnu-objdump) and must be NEON vector code without calls (record role "neon");
-skipped, with the reason, when the cross tools are missing.
+skipped, with the reason, when the cross tools are missing. fpga kernels (HLS C99, forward and
+backward) pass the rule check (record role "rules": gcc and clang -std=c99 -pedantic -Wall
+-Wextra -Werror, g++ as C++, nm -u empty, no forbidden construct) and run as a C simulation: in
+f32 against the bounds above; with --fixed on every input word (x, or g for gated ones) times
+probe words of the other inputs, where they must give the emitter's integer program bit for bit,
+an error (max_abs_err; backward relative to max(1,|dy|), gated to max(1,|x|)) equal to the one
+`actforge gen` reports, and within --max-error.
 
 Without --target (or with --reference), checks the long-double reference itself:
   forward            values against the golden oracle (50-digit values that share none of our
@@ -57,6 +63,10 @@ Without --target (or with --reference), checks the long-double reference itself:
   --sample-stride N  with --target: every 2^N-th f32 pattern (N from 0 to 24; default 10), and
                    as many f64 patterns; f16/bf16 always take all 65536 values
   --exhaustive     with --target: every f32 input (2^32), not a sample; takes long
+  --fixed W.F[:W.F]  with --target fpga: fixed point, input[:output] format (16.10: 16-bit
+                   words, 10 fractional bits); without it the fpga kernels are IEEE f32
+  --max-error E    with --fixed: the tables' error bound (default: one output LSB)
+  --table N        with --fixed: N intervals per table (a power of two) instead of a bound
 
 Exit code 0 when every check passes, 1 when one fails, 2 on bad usage or input.
 )";
@@ -82,8 +92,9 @@ void print_table(const std::vector<check::Record> &records) {
 } // namespace
 
 int cmd_check(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
-                  {"--golden", "--target", "--dtype", "--sample-stride"});
+  const Args args(
+      argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
+      {"--golden", "--target", "--dtype", "--sample-stride", "--fixed", "--max-error", "--table"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -92,6 +103,16 @@ int cmd_check(const std::vector<std::string> &argv) {
   if (target && args.flag("--reference"))
     throw UsageError{"give --reference or --target, not both"};
   runtime::KernelCheckOptions kernel_options;
+  {
+    codegen::hls::Options hls;
+    read_fpga_options(args, target && *target == "fpga", hls);
+    kernel_options.fixed_in = hls.in;
+    kernel_options.fixed_out = hls.out;
+    kernel_options.max_error = hls.max_error;
+    kernel_options.table_intervals = hls.table_intervals;
+    if (target && *target == "fpga" && !args.option("--dtype"))
+      kernel_options.dtypes = {codegen::DType::F32};
+  }
   if (target) {
     kernel_options.target = *target;
     if (auto stride = args.option("--sample-stride")) {

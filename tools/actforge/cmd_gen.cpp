@@ -3,7 +3,9 @@
 #include "cli.hpp"
 
 #include "actforge/runtime/aot.hpp"
+#include "actforge/runtime/fpga.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace actforge::cli {
@@ -28,7 +30,17 @@ of f) is skipped, and the header says so.
                        Android (compile the .c with the cross compiler; it dispatches by
                        getauxval(AT_HWCAP)); or cuda alone: functions on device pointers
                        (param_grad results: host memory), PTX of each kernel beside its object
-                       (<kernel>.ptx, _unaligned.ptx)
+                       (<kernel>.ptx, _unaligned.ptx);
+                       or fpga alone: HLS C99 for Vitis/Intel HLS flows, one kernel per
+                       activation and role: NAME_fwd.c, NAME_fwd.h, NAME_fwd.report.json (the
+                       error achieved, table sizes in bits, operations per element), and _bwd;
+                       IEEE f32 with generated polynomials (no libm), or fixed point:
+  --fixed W.F[:W.F]    (fpga) fixed point, input[:output] format, e.g. 16.10: 16-bit words with
+                       10 fractional bits; smooth functions become interpolated tables
+  --max-error E        (fpga, fixed) the error bound the tables are sized for (default one
+                       output LSB); the report gives the error measured over every input word
+  --table N            (fpga, fixed) N intervals per table (a power of two) instead
+  --max-n N            (fpga) the largest element count of one call (default 1048576)
   --role R[,R...]      forward, backward, backward_from_output, param_grad
                        (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
@@ -52,9 +64,9 @@ std::vector<std::string> split(const std::string &list) {
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
-  const Args args(
-      argv, {"--help", "--quiet"},
-      {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name"});
+  const Args args(argv, {"--help", "--quiet"},
+                  {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
+                   "--fixed", "--max-error", "--table", "--max-n"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -73,6 +85,31 @@ int cmd_gen(const std::vector<std::string> &argv) {
     }
   }
   if (auto t = args.option("--target")) options.targets = split(*t);
+  const bool fpga =
+      std::find(options.targets.begin(), options.targets.end(), "fpga") != options.targets.end();
+  runtime::fpga::Options fo;
+  read_fpga_options(args, fpga, fo.hls);
+  if (fpga) {
+    if (options.targets.size() != 1)
+      throw UsageError{"the fpga target writes C on its own: give --target fpga alone"};
+    for (const char *o : {"--dtype", "--layout", "--per-channel", "--name"})
+      if (args.option(o))
+        throw UsageError{std::string(o) + " does not apply to --target fpga (flat arrays; f32 "
+                                          "or --fixed)"};
+    fo.activations = options.activations;
+    if (auto r = args.option("--role")) {
+      fo.roles.clear();
+      for (const auto &s : split(*r))
+        fo.roles.push_back(codegen::parse_role(s));
+    }
+    fo.hls.max_n = int_option(args, "--max-n", 1 << 20, 1, 2147483647);
+    const auto files = runtime::fpga::generate(fo, *out);
+    if (!args.flag("--quiet"))
+      for (const auto &f : files)
+        std::printf("%s/%s\n", out->c_str(), f.c_str());
+    return kOk;
+  }
+  if (args.option("--max-n")) throw UsageError{"--max-n goes with --target fpga"};
   if (auto r = args.option("--role")) {
     options.roles.clear();
     for (const auto &s : split(*r))

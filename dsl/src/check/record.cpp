@@ -57,6 +57,7 @@ std::string to_json(const std::vector<Record> &records) {
            ", \"status\": " + json_quote(to_string(r.status)) +
            ", \"max_ulp\": " + number(r.max_ulp) +
            ", \"max_rel_grad_err\": " + number(r.max_rel_grad_err) +
+           (r.max_abs_err ? ", \"max_abs_err\": " + number(r.max_abs_err) : std::string()) +
            ", \"points\": " + (r.points ? std::to_string(*r.points) : std::string("null")) +
            ", \"reason\": " + (r.reason.empty() ? std::string("null") : json_quote(r.reason)) + "}";
   }

@@ -9,7 +9,8 @@ namespace actforge::check {
 
 enum class Status { Pass, Fail, Skip };
 
-/// {activation, role, target, dtype, status, max_ulp, max_rel_grad_err, points, reason};
+/// {activation, role, target, dtype, status, max_ulp, max_rel_grad_err, max_abs_err, points,
+/// reason};
 /// fields that do not apply are empty and print as null.
 struct Record {
   std::string activation;
@@ -19,6 +20,7 @@ struct Record {
   Status status = Status::Pass;
   std::optional<double> max_ulp;
   std::optional<double> max_rel_grad_err;
+  std::optional<double> max_abs_err; // fixed-point kernels: the error in output units
   std::optional<long> points;
   std::string reason; // why it failed or was skipped; notes and warnings otherwise
 };

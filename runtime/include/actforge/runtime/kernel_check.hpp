@@ -4,6 +4,7 @@
 
 #include "actforge/check/record.hpp"
 #include "actforge/check/reference.hpp"
+#include "actforge/codegen/hls/hls.hpp"
 #include "actforge/runtime/jit.hpp"
 
 #include <vector>
@@ -16,6 +17,11 @@ struct KernelCheckOptions {
   /// f32 inputs: every 2^log2_stride-th bit pattern (10: the CI sample of ACTIVATIONS.md; 0: all
   /// 2^32) plus the special values; f64 as many patterns, evenly spread; f16/bf16 all 65536.
   int log2_stride = 10;
+  /// The fpga target: fixed point in `fixed_in` → `fixed_out` (unset: its float mode, f32), the
+  /// error bound or table size of its tables (codegen::hls::Options).
+  std::optional<codegen::hls::FixedFormat> fixed_in, fixed_out;
+  std::optional<double> max_error;
+  std::optional<int> table_intervals;
 };
 
 /// ULP bounds of ACTIVATIONS.md. Piecewise-linear kernels must equal the same formula evaluated
@@ -24,7 +30,10 @@ inline constexpr double kForwardUlp = 4;
 inline constexpr double kBackwardUlp = 8;
 
 /// One record per role (forward, backward[_g]) and dtype; skips name the reason (a target this
-/// CPU cannot run).
+/// CPU cannot run). The fpga target: its C kernels (forward, backward) pass the rule check
+/// (records `rules:<role>`) and run as a C simulation: in float mode against the same ULP bounds,
+/// in fixed point on every measured input combination, bit-identical to the emitter's integer
+/// program, with the error it reported (max_abs_err), within the requested bound.
 std::vector<check::Record> check_kernels(const check::Subject &subject,
                                          const KernelCheckOptions &options);
 

@@ -1,5 +1,5 @@
 // run_program(): posix_spawn with one pipe for stdout and stderr.
-#include "process.hpp"
+#include "actforge/targets/process.hpp"
 
 #include "actforge/error.hpp"
 
@@ -13,7 +13,7 @@
 
 extern char **environ;
 
-namespace actforge::runtime {
+namespace actforge::targets {
 
 std::string run_program(const std::vector<std::string> &args, const std::string &failure) {
   std::vector<std::string> copy = args;
@@ -48,4 +48,4 @@ std::string run_program(const std::vector<std::string> &args, const std::string 
   return output;
 }
 
-} // namespace actforge::runtime
+} // namespace actforge::targets
