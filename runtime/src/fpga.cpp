@@ -25,6 +25,16 @@ std::vector<std::string> generate(const Options &options, const std::string &dir
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error("cannot create " + dir + ": " + ec.message());
   std::vector<std::string> written;
+  // A parameter value applies to every activation that has the parameter, and must fit one.
+  for (const auto &[name, value] : options.hls.params) {
+    (void)value;
+    bool used = false;
+    for (const auto &a : options.activations)
+      if (a.expr.defined())
+        for (const auto &p : ir::collect_params(a.expr))
+          used = used || p.name == name;
+    if (!used) throw Error("no activation given has a parameter '" + name + "'");
+  }
   for (const auto &a : options.activations) {
     if (!a.expr.defined())
       throw Error(a.name + " is not elementwise: the fpga target has no kernel");
@@ -49,7 +59,13 @@ std::vector<std::string> generate(const Options &options, const std::string &dir
     }
     for (codegen::Role role : options.roles) {
       const std::string stem = a.name + "_" + std::string(codegen::short_name(role));
-      codegen::hls::Kernel k = codegen::hls::generate(a.expr, role, stem, options.hls);
+      codegen::hls::Options o = options.hls;
+      std::erase_if(o.params, [&](const auto &kv) {
+        for (const auto &p : ir::collect_params(a.expr))
+          if (p.name == kv.first) return false;
+        return true;
+      });
+      codegen::hls::Kernel k = codegen::hls::generate(a.expr, role, stem, o);
       if (!options.hls.in) {
         double ulp = 0;
         long points = 0;

@@ -691,11 +691,13 @@ std::vector<check::Record> check_fpga_fixed(const check::Subject &s,
         r.reason = "error " + fmt(worst) + " above the requested " + fmt(bound);
       } else {
         r.status = check::Status::Pass;
-        long long bits = k.report.table_bits;
-        r.reason = "error " + k.report.error_scale + " = the reported bound" +
-                   (k.report.requested_error ? " (requested " + fmt(bound) + ")" : std::string()) +
-                   "; " + std::to_string(k.report.tables.size()) + " tables, " +
-                   std::to_string(bits) + " bits; " + k.report.measured_over;
+        const std::string over =
+            k.report.measured_over.substr(0, k.report.measured_over.find(" ("));
+        const std::size_t tables = k.report.tables.size();
+        r.reason = "error " + fmt(worst) + " " + k.report.error_scale + ", as reported" +
+                   (k.report.requested_error ? "; requested " + fmt(bound) : std::string()) + "; " +
+                   std::to_string(tables) + (tables == 1 ? " table, " : " tables, ") +
+                   std::to_string(k.report.table_bits) + " bits; over " + over;
       }
     } catch (const Error &e) {
       r.status = check::Status::Fail;

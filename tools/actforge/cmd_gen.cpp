@@ -6,7 +6,9 @@
 #include "actforge/runtime/fpga.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace actforge::cli {
 namespace {
@@ -41,6 +43,8 @@ of f) is skipped, and the header says so.
                        output LSB); the report gives the error measured over every input word
   --table N            (fpga, fixed) N intervals per table (a power of two) instead
   --max-n N            (fpga) the largest element count of one call (default 1048576)
+  --param P=V[,P=V...] (fpga) parameter values: the kernels are specialised to them (default:
+                       each parameter's default; one without a default needs a value)
   --role R[,R...]      forward, backward, backward_from_output, param_grad
                        (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
@@ -66,7 +70,7 @@ std::vector<std::string> split(const std::string &list) {
 int cmd_gen(const std::vector<std::string> &argv) {
   const Args args(argv, {"--help", "--quiet"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
-                   "--fixed", "--max-error", "--table", "--max-n"});
+                   "--fixed", "--max-error", "--table", "--max-n", "--param"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -103,13 +107,25 @@ int cmd_gen(const std::vector<std::string> &argv) {
         fo.roles.push_back(codegen::parse_role(s));
     }
     fo.hls.max_n = int_option(args, "--max-n", 1 << 20, 1, 2147483647);
+    if (auto p = args.option("--param")) {
+      for (const auto &item : split(*p)) {
+        const std::size_t eq = item.find('=');
+        char *end = nullptr;
+        const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        const long double v = std::strtold(value.c_str(), &end);
+        if (eq == 0 || eq == std::string::npos || value.empty() || *end || !std::isfinite(v))
+          throw UsageError{"--param takes NAME=NUMBER items, got '" + item + "'"};
+        fo.hls.params[item.substr(0, eq)] = v;
+      }
+    }
     const auto files = runtime::fpga::generate(fo, *out);
     if (!args.flag("--quiet"))
       for (const auto &f : files)
         std::printf("%s/%s\n", out->c_str(), f.c_str());
     return kOk;
   }
-  if (args.option("--max-n")) throw UsageError{"--max-n goes with --target fpga"};
+  if (args.option("--max-n") || args.option("--param"))
+    throw UsageError{"--max-n and --param go with --target fpga"};
   if (auto r = args.option("--role")) {
     options.roles.clear();
     for (const auto &s : split(*r))

@@ -185,8 +185,11 @@ private:
     }
     const int s = v.frac - frac;
     const int sum = op(Op::Add, v.reg, raw(std::int64_t{1} << (s - 1)));
-    const long double half = std::ldexp(1.0L, -frac - 1);
-    return {op(Op::Shr, sum, -1, -1, s), frac, v.lo - half, v.hi + half};
+    // Rounding to nearest (ties up) is monotonic: the interval's ends round the same way.
+    auto rounded = [&](long double r) {
+      return std::ldexp(std::floor(std::ldexp(r, frac) + 0.5L), -frac);
+    };
+    return {op(Op::Shr, sum, -1, -1, s), frac, rounded(v.lo), rounded(v.hi)};
   }
   /// The largest fractional bits <= want at which a value of this bound fits the limit.
   static int fitting(long double bound, int want) {
