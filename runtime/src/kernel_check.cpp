@@ -206,15 +206,19 @@ Params kernel_params(const check::Subject &s) {
 // argument errors propagated through the primitive itself; an intermediate beyond DBL_MAX
 // overflows, and then so may the result. Where the formula is well
 // conditioned the bound is a few ulps and the ULP bound rules; it only widens where the formula
-// loses bits.
-class F64ErrorBound {
+// loses bits. The same criterion in f32 (2^-24, 2^-150, FLT_MAX) holds the fpga target's float
+// kernels, which evaluate every formula in f32 (an FPGA has no f64 to spare; the Halide path's
+// f32 kernels of cancelling derivatives compute in f64 instead, precision.cpp).
+class FormulaErrorBound {
 public:
-  F64ErrorBound(ir::Expr e, const std::map<std::string, long double, std::less<>> &params)
-      : params_(params) {
+  /// `dtype`: F64, or F32 for kernels that evaluate every formula in f32 (the fpga target).
+  FormulaErrorBound(ir::Expr e, const std::map<std::string, long double, std::less<>> &params,
+                    DType dtype = DType::F64)
+      : params_(params), f32_(dtype == DType::F32) {
     order(e);
   }
 
-  /// The bound on |f64 evaluation − exact| at (x, g), or NaN where it is not defined.
+  /// The bound on |evaluation − exact| at (x, g), or NaN where it is not defined.
   long double at(long double x, long double g = 0) {
     const long double in[] = {x, g};
     for (std::size_t i = 0; i < nodes_.size(); ++i)
@@ -223,15 +227,16 @@ public:
   }
 
 private:
-  static constexpr long double kU = 0x1p-53L;      // unit roundoff
-  static constexpr long double kTiny = 0x1p-1075L; // half the smallest subnormal
-
-  static long double rounding(long double v) {
-    if (std::fabs(v) > DBL_MAX) return std::numeric_limits<long double>::infinity();
-    return std::max(std::fabs(v) * kU, kTiny);
+  // Unit roundoff and half the smallest subnormal: f64 2^-53 and 2^-1075, f32 2^-24 and 2^-150.
+  long double rounding(long double v) const {
+    if (std::fabs(v) > (f32_ ? FLT_MAX : DBL_MAX))
+      return std::numeric_limits<long double>::infinity();
+    return f32_ ? std::max(std::fabs(v) * 0x1p-24L, 0x1p-150L)
+                : std::max(std::fabs(v) * 0x1p-53L, 0x1p-1075L);
   }
-  static bool representable(long double v) {
-    return std::isnan(v) || static_cast<long double>(static_cast<double>(v)) == v;
+  bool representable(long double v) const {
+    return std::isnan(v) || (f32_ ? static_cast<long double>(static_cast<float>(v)) == v
+                                  : static_cast<long double>(static_cast<double>(v)) == v);
   }
 
   void order(ir::Expr e) {
@@ -340,6 +345,7 @@ private:
   }
 
   const std::map<std::string, long double, std::less<>> &params_;
+  bool f32_ = false;
   std::vector<ir::Expr> nodes_;
   std::unordered_map<ir::Expr, std::size_t, ir::ExprHash> index_;
   std::vector<long double> val_, err_;
@@ -357,6 +363,10 @@ struct Callable {
   std::function<void(const std::vector<const void *> &, const std::vector<void *> &, std::int64_t)>
       run;
   std::vector<std::string> outputs; // names: y / dx[, dg] / d<param>...
+  /// The kernel evaluates its formula node by node in f32 (the fpga target's float mode), so an
+  /// f32 kernel may be held to the formula's own f32 error bound where the ULP bound is out of
+  /// reach (as f64 kernels are to their f64 bound).
+  bool formula_f32 = false;
 };
 
 /// Where the checked kernels come from and run.
@@ -505,6 +515,7 @@ public:
     }
     Callable c;
     c.outputs = it->second.second;
+    c.formula_f32 = true;
     c.run = [sim = it->second.first](const std::vector<const void *> &in,
                                      const std::vector<void *> &out, std::int64_t n) {
       std::vector<std::vector<unsigned char>> arrays;
@@ -807,8 +818,10 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Calla
 
   const Format fm = format(dtype);
   const double bound = c.role == Role::Forward ? kForwardUlp : kBackwardUlp;
-  std::optional<F64ErrorBound> f64_bound;
+  std::optional<FormulaErrorBound> f64_bound;
   if (dtype == DType::F64 && !c.piecewise_linear) f64_bound.emplace(c.formula, s.params);
+  if (dtype == DType::F32 && kernel.formula_f32 && !c.piecewise_linear)
+    f64_bound.emplace(c.formula, s.params, DType::F32);
   for (std::size_t i = 0; i < n; ++i) {
     const long double xi = a.get(i), gi = gated ? g.get(i) : 0, got = out.get(i);
     const long double scale = c.role == Role::Forward ? 1.0L : dy.get(i);
@@ -851,7 +864,8 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Calla
       bool ok =
           err <= bound || (c.role != Role::Forward && tiny && std::fabs(got - exact) <= abs_ok);
       if (!ok && f64_bound && std::isfinite(xi) && std::isfinite(gi) && !std::isnan(got)) {
-        // f64: within what evaluating the formula in f64 can guarantee (see F64ErrorBound).
+        // Within what evaluating the formula in the compute type can guarantee: f64 kernels, and
+        // f32 ones that compute node by node in f32 (see FormulaErrorBound).
         const long double allowed = std::fabs(scale) * f64_bound->at(xi, gi) +
                                     std::ldexp(1.0L, -fm.precision) * std::fabs(exact);
         // An intermediate beyond DBL_MAX makes the bound infinite: then only the overflow of the
@@ -896,13 +910,20 @@ double gradient_check(const check::Subject &s, DType dtype, const Callable &kern
   check::Probe probe{&f, {0}, {}, 0, false};
   for (const auto &info : f.params())
     probe.params.push_back(s.params.at(info.name));
+  // A kernel computing node by node in f32 may be off by its formula's own f32 error bound
+  // (where f' cancels): the difference beyond that bound is what is compared.
+  std::optional<FormulaErrorBound> bound;
+  if (kernel.formula_f32)
+    bound.emplace(ir::differentiate(s.expr, ir::input(0)), s.params, DType::F32);
   double worst = 0;
   *points = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const check::Difference d = check::central_difference(probe, xs[i]);
     if (d.crosses_kink || !std::isfinite(d.value) || std::fabs(d.value) < 0x1p-10L) continue;
     ++*points;
-    const long double rel = std::fabs(dx.get(i) - d.value) / std::fabs(d.value);
+    long double off = std::fabs(dx.get(i) - d.value);
+    if (bound) off = std::max(0.0L, off - bound->at(xs[i]));
+    const long double rel = off / std::fabs(d.value);
     if (!(rel <= worst)) worst = std::isnan(rel) ? INFINITY : static_cast<double>(rel); // NaN fails
   }
   return worst;
@@ -1107,8 +1128,9 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
                       " pairs with an infinite input and an extreme partner not compared";
         if (o.widened)
           r.reason += "; " + std::to_string(o.widened) +
-                      " points beyond the ulp bound but within the f64 formula's own error bound" +
-                      " (elsewhere max " + fmt(o.max_ulp_unwidened) + " ulp)";
+                      " points beyond the ulp bound but within the formula's own error bound in " +
+                      std::string(codegen::to_string(dtype)) + "" + " (elsewhere max " +
+                      fmt(o.max_ulp_unwidened) + " ulp)";
       }
       if (c.role == Role::Backward && !gated && !c.piecewise_linear &&
           r.status == check::Status::Pass) {

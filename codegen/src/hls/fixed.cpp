@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace actforge::codegen::hls {
@@ -162,7 +163,12 @@ private:
     const bool foldable = o != Op::Input && o != Op::Load && a >= 0 && is_const(a) &&
                           (b < 0 || is_const(b)) && (c < 0 || is_const(c));
     if (o == Op::Select && (b == c || is_const(a))) return b == c || const_of(a) ? b : c;
-    if (!foldable) return prog_.add({o, a, b, c, imm});
+    if (!foldable) {
+      // The same instruction twice is one register (common sub-expressions of the tables).
+      const auto key = std::make_tuple(static_cast<int>(o), a, b, c, imm);
+      if (auto it = cse_.find(key); it != cse_.end()) return it->second;
+      return cse_[key] = prog_.add({o, a, b, c, imm});
+    }
     IntProgram one;
     std::array<std::int64_t, 3> v{const_of(a), b >= 0 ? const_of(b) : 0, c >= 0 ? const_of(c) : 0};
     one.ins = {{Op::Const, -1, -1, -1, v[0]},
@@ -713,6 +719,7 @@ private:
   long double budget_ = 0;
   std::map<int, int> slot_; // IR input -> program input
   std::map<std::int64_t, int> consts_;
+  std::map<std::tuple<int, int, int, int, std::int64_t>, int> cse_;
   std::unordered_map<Expr, Val, ir::ExprHash> memo_;
   std::unordered_map<Expr, unsigned, ir::ExprHash> inputs_;
   std::unordered_map<Expr, bool, ir::ExprHash> needs_;
