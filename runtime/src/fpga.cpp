@@ -28,7 +28,9 @@ std::vector<std::string> generate(const Options &options, const std::string &dir
   // A parameter value applies to every activation that has the parameter, and must fit one.
   for (const auto &[name, value] : options.hls.params) {
     (void)value;
-    bool used = false;
+    bool used =
+        name == "k" && std::any_of(options.activations.begin(), options.activations.end(),
+                                   [](const aot::Activation &a) { return !a.expr.defined(); });
     for (const auto &a : options.activations)
       if (a.expr.defined())
         for (const auto &p : ir::collect_params(a.expr))
@@ -36,8 +38,24 @@ std::vector<std::string> generate(const Options &options, const std::string &dir
     if (!used) throw Error("no activation given has a parameter '" + name + "'");
   }
   for (const auto &a : options.activations) {
-    if (!a.expr.defined())
-      throw Error(a.name + " is not elementwise: the fpga target has no kernel");
+    if (!a.expr.defined()) {
+      // maxout: a group maximum, exact in both modes; k from --param k (default 2).
+      codegen::hls::Options o = options.hls;
+      o.params.clear();
+      if (auto k = options.hls.params.find("k"); k != options.hls.params.end())
+        o.params["k"] = k->second;
+      for (codegen::Role role : options.roles) {
+        const std::string stem = a.name + "_" + std::string(codegen::short_name(role));
+        const codegen::hls::Kernel kern = codegen::hls::generate_maxout(role, stem, o);
+        write(std::filesystem::path(dir) / (stem + ".c"), kern.source);
+        write(std::filesystem::path(dir) / (stem + ".h"), kern.header);
+        write(std::filesystem::path(dir) / (stem + ".report.json"),
+              codegen::hls::to_json(kern.report));
+        for (const char *ext : {".c", ".h", ".report.json"})
+          written.push_back(stem + ext);
+      }
+      continue;
+    }
     // Float mode: the C simulation's max ULP per role, from the same check as `actforge check`.
     std::vector<check::Record> measured;
     if (!options.hls.in) {

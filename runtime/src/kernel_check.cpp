@@ -4,6 +4,7 @@
 
 #include "actforge/check/numeric.hpp"
 #include "actforge/dsl/from_output.hpp"
+#include "actforge/dsl/maxout.hpp"
 #include "actforge/dsl/scalar.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
@@ -719,6 +720,146 @@ std::vector<check::Record> check_fpga_fixed(const check::Subject &s,
   return out;
 }
 
+/// The fpga target's maxout (float, or fixed point in options.fixed_in): for k = 2 and 3, the
+/// forward and backward kernels' C simulation on several shapes, with ties (values from a small
+/// set) and, in float, NaNs and infinities, bit-identical to dsl::maxout_forward/backward.
+std::vector<check::Record> check_fpga_maxout(const KernelCheckOptions &options,
+                                             const std::string &target) {
+  std::vector<check::Record> out;
+  const bool fixed = options.fixed_in.has_value();
+  const std::string dtype = fixed ? "q" + options.fixed_in->to_string() : "f32";
+  const std::string type = fixed ? options.fixed_in->c_type() : "float";
+  const std::size_t size = targets::fpga::element_size(type);
+  const std::vector<std::array<std::int32_t, 3>> shapes{{2, 3, 5}, {1, 4, 1}, {3, 2, 17},
+                                                        {1, 1, 1}, {0, 2, 3}, {4, 8, 1000}};
+  for (Role role : {Role::Forward, Role::Backward}) {
+    check::Record r;
+    r.activation = "maxout";
+    r.target = target;
+    r.dtype = dtype;
+    r.role = std::string(codegen::to_string(role));
+    long points = 0, wrong = 0;
+    std::string first;
+    try {
+      for (int k : {2, 3}) {
+        codegen::hls::Options o;
+        o.in = options.fixed_in;
+        o.out = options.fixed_in;
+        o.params["k"] = k;
+        o.max_n = 1 << 16;
+        const codegen::hls::Kernel kern = codegen::hls::generate_maxout(
+            role, "maxout_" + std::string(codegen::short_name(role)), o);
+        if (k == 2) out.push_back(FpgaExecutor::rule_record("maxout", target, dtype, kern));
+        const bool bwd = role == Role::Backward;
+        targets::fpga::Signature sig{kern.c_name,
+                                     FpgaExecutor::upper(kern.c_name) + "_MAX_N",
+                                     bwd ? std::vector<std::string>{type, type}
+                                         : std::vector<std::string>{type},
+                                     {type}};
+        sig.in_per = bwd ? std::vector<int>{k, 1} : std::vector<int>{k};
+        sig.out_per = {bwd ? k : 1};
+        sig.shape_args = 3;
+        const targets::fpga::Csim sim(
+            {{kern.c_name + ".c", kern.source}, {kern.c_name + ".h", kern.header}},
+            kern.c_name + ".c", sig);
+        std::uint64_t state = 0x243F6A8885A308D3ull + static_cast<unsigned>(k);
+        auto next = [&] {
+          state = state * 6364136223846793005ull + 1442695040888963407ull;
+          return state >> 33;
+        };
+        const long double pool[] = {-3, -1, -0.5L, 0,        0.5L,      1,
+                                    2,  3,  -0.0L, INFINITY, -INFINITY, NAN};
+        for (const auto &shape : shapes) {
+          const dsl::MaxoutShape ms{shape[0], static_cast<std::int64_t>(shape[1]) * k, shape[2], k};
+          const std::size_t nin = static_cast<std::size_t>(ms.outer * ms.channels * ms.inner);
+          const std::size_t nout = static_cast<std::size_t>(ms.outer * ms.groups() * ms.inner);
+          // Values as long double: for fixed point, words from a small set (ties) and random.
+          std::vector<long double> xs(nin), dys(nout);
+          // Fixed point: words, mostly from a small set (ties), some anywhere in the format.
+          const std::int64_t half = fixed ? std::int64_t{1} << (options.fixed_in->width - 1) : 0;
+          auto word = [&] {
+            const auto span = static_cast<std::uint64_t>(2 * half);
+            return static_cast<long double>(next() % 4 == 0
+                                                ? static_cast<std::int64_t>(next() % span) - half
+                                                : static_cast<std::int64_t>(next() % 7) - 3);
+          };
+          for (auto &v : xs)
+            v = fixed ? word() : pool[next() % (next() % 50 == 0 ? 12 : 9)];
+          for (auto &v : dys)
+            v = fixed
+                    ? word()
+                    : static_cast<long double>(static_cast<std::int64_t>(next() % 2001) - 1000) / 8;
+          auto bytes = [&](const std::vector<long double> &v) {
+            std::vector<unsigned char> b(v.size() * size);
+            for (std::size_t i = 0; i < v.size(); ++i) {
+              if (fixed && size == 2) {
+                const auto w = static_cast<std::int16_t>(v[i]);
+                std::memcpy(&b[i * 2], &w, 2);
+              } else if (fixed && size == 4) {
+                const auto w = static_cast<std::int32_t>(v[i]);
+                std::memcpy(&b[i * 4], &w, 4);
+              } else if (fixed) {
+                const auto w = static_cast<std::int8_t>(v[i]);
+                std::memcpy(&b[i], &w, 1);
+              } else {
+                const auto w = static_cast<float>(v[i]);
+                std::memcpy(&b[i * 4], &w, 4);
+              }
+            }
+            return b;
+          };
+          auto value = [&](const std::vector<unsigned char> &b, std::size_t i) -> long double {
+            if (fixed && size == 2) {
+              std::int16_t w;
+              std::memcpy(&w, &b[i * 2], 2);
+              return w;
+            }
+            if (fixed && size == 4) {
+              std::int32_t w;
+              std::memcpy(&w, &b[i * 4], 4);
+              return w;
+            }
+            if (fixed) return static_cast<std::int8_t>(b[i]);
+            float w;
+            std::memcpy(&w, &b[i * 4], 4);
+            return w;
+          };
+          std::vector<std::vector<unsigned char>> in{bytes(xs)};
+          if (bwd) in.push_back(bytes(dys));
+          const auto res =
+              sim.run(in, static_cast<std::int64_t>(nout), {shape[0], shape[1], shape[2]});
+          std::vector<long double> want(bwd ? nin : nout);
+          if (bwd)
+            dsl::maxout_backward<long double>(xs, dys, want, ms);
+          else
+            dsl::maxout_forward<long double>(xs, want, ms);
+          for (std::size_t i = 0; i < want.size(); ++i) {
+            const long double got = value(res[0], i);
+            ++points;
+            const bool same = (std::isnan(got) && std::isnan(want[i])) ||
+                              (got == want[i] && std::signbit(got) == std::signbit(want[i]));
+            if (!same && wrong++ == 0)
+              first = "k=" + std::to_string(k) + " shape (" + std::to_string(shape[0]) + ", " +
+                      std::to_string(shape[1]) + ", " + std::to_string(shape[2]) + ") element " +
+                      std::to_string(i) + ": " + fmt(got) + " vs " + fmt(want[i]);
+          }
+        }
+      }
+      r.points = points;
+      r.status = wrong ? check::Status::Fail : check::Status::Pass;
+      r.reason = wrong
+                     ? std::to_string(wrong) + " elements differ from the reference, first " + first
+                     : "bit-identical to the reference (k = 2, 3; 6 shapes; ties" +
+                           std::string(fixed ? ")" : ", NaN, ±inf, -0)");
+    } catch (const Error &e) {
+      r.status = check::Status::Fail;
+      r.reason = e.what();
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
 struct Outcome {
   double max_ulp = 0;
   long double worst_at = 0;
@@ -1037,6 +1178,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
   const bool gated = s.expr.defined() && ir::count_inputs(s.expr) > 1;
   if (fpga && options.fixed_in && s.expr.defined() && runnable)
     return check_fpga_fixed(s, options, target_name);
+  if (fpga && !s.expr.defined() && s.entry && s.entry->shape == dsl::Shape::Maxout && runnable)
+    return check_fpga_maxout(options, target_name);
   // The records of one dtype: forward, backward (and backward_g), backward_from_output where f'
   // is a function of f's output.
   std::vector<Case> cases;

@@ -44,7 +44,8 @@ of f) is skipped, and the header says so.
   --table N            (fpga, fixed) N intervals per table (a power of two) instead
   --max-n N            (fpga) the largest element count of one call (default 1048576)
   --param P=V[,P=V...] (fpga) parameter values: the kernels are specialised to them (default:
-                       each parameter's default; one without a default needs a value)
+                       each parameter's default; one without a default needs a value);
+                       maxout (fpga only) takes its group size as k (default 2)
   --role R[,R...]      forward, backward, backward_from_output, param_grad
                        (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
@@ -80,8 +81,14 @@ int cmd_gen(const std::vector<std::string> &argv) {
   if (!out) throw UsageError{"--out DIR is required"};
   aot::Options options;
   options.generator = "actforge gen";
+  const bool fpga_target = args.option("--target") && *args.option("--target") == "fpga";
   for (const auto &text : args.positional()) {
     try {
+      // maxout is no expression; the fpga target writes its group maximum as a kernel.
+      if (fpga_target && text == "maxout") {
+        options.activations.push_back({"maxout", ir::Expr()});
+        continue;
+      }
       options.activations.push_back(aot::resolve_activation(text));
     } catch (const ParseError &e) {
       throw UsageError{"cannot read the expression " +

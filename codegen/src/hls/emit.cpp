@@ -51,19 +51,34 @@ std::string entry_type(int bits) {
   return bits <= 8 ? "int8_t" : bits <= 16 ? "int16_t" : bits <= 32 ? "int32_t" : "int64_t";
 }
 
-/// An int64_t literal: INT64_C keeps it portable for values beyond int.
-std::string literal(std::int64_t v) { return "INT64_C(" + std::to_string(v) + ")"; }
+/// An integer literal: plain within int32_t, INT64_C beyond (portable for values beyond int).
+std::string literal(std::int64_t v) {
+  if (v >= 0 && v <= 2147483647) return std::to_string(v);
+  if (v < 0 && v >= -2147483647) return "(" + std::to_string(v) + ")";
+  return "INT64_C(" + std::to_string(v) + ")";
+}
 
 /// The C statements of an integer program, one per instruction (constants and inputs inline).
+/// A register whose range fits 32 bits is an int32_t, else an int64_t (then its first operand
+/// is widened, so the operation itself is carried out in 64 bits).
 std::vector<std::string> program_statements(const IntProgram &p,
                                             const std::vector<std::string> &input_values,
-                                            std::vector<std::string> &names) {
+                                            int input_width, std::vector<std::string> &names) {
   std::vector<std::string> out;
   names.assign(p.ins.size(), "");
+  const auto ranges = p.ranges(input_width);
   int next = 0;
   for (std::size_t k = 0; k < p.ins.size(); ++k) {
     const IntProgram::Ins &i = p.ins[k];
-    auto A = [&] { return names[static_cast<std::size_t>(i.a)]; };
+    const bool wide = IntProgram::bits(ranges[k]) > 32;
+    auto A = [&] {
+      const std::size_t a = static_cast<std::size_t>(i.a);
+      // Widen the first operand: a register by a cast, a constant as an INT64_C literal.
+      if (!wide || IntProgram::bits(ranges[a]) > 32) return names[a];
+      if (p.ins[a].op == IntProgram::Op::Const)
+        return "INT64_C(" + std::to_string(p.ins[a].imm) + ")";
+      return "(int64_t)" + names[a];
+    };
     auto B = [&] { return names[static_cast<std::size_t>(i.b)]; };
     std::string e;
     switch (i.op) {
@@ -83,15 +98,29 @@ std::vector<std::string> program_statements(const IntProgram &p,
     case IntProgram::Op::Eq: e = A() + " == " + B(); break;
     case IntProgram::Op::Ne: e = A() + " != " + B(); break;
     case IntProgram::Op::Select:
-      e = A() + " ? " + B() + " : " + names[static_cast<std::size_t>(i.c)];
+      e = names[static_cast<std::size_t>(i.a)] + " ? " + B() + " : " +
+          names[static_cast<std::size_t>(i.c)];
       break;
     case IntProgram::Op::Load:
-      e = p.tables[static_cast<std::size_t>(i.table)].name + "[" + A() + "]";
+      e = p.tables[static_cast<std::size_t>(i.table)].name + "[" +
+          names[static_cast<std::size_t>(i.a)] + "]";
       break;
     }
     names[k] = "t" + std::to_string(next++);
-    out.push_back("const int64_t " + names[k] + " = " + e + ";");
+    out.push_back(std::string(wide ? "const int64_t " : "const int32_t ") + names[k] + " = " + e +
+                  ";");
   }
+  return out;
+}
+
+/// The operand widths of each multiplier (signed bits), for the report.
+std::vector<std::pair<int, int>> multiplier_widths(const IntProgram &p, int input_width) {
+  const auto ranges = p.ranges(input_width);
+  std::vector<std::pair<int, int>> out;
+  for (const auto &i : p.ins)
+    if (i.op == IntProgram::Op::Mul)
+      out.emplace_back(IntProgram::bits(ranges[static_cast<std::size_t>(i.a)]),
+                       IntProgram::bits(ranges[static_cast<std::size_t>(i.b)]));
   return out;
 }
 
@@ -222,7 +251,8 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     for (std::size_t t = 0; t < res.program.tables.size(); ++t)
       tables += table_definition(res.program.tables[t], r.tables[t]);
     std::vector<std::string> names;
-    body = program_statements(res.program, values, names);
+    body = program_statements(res.program, values, options.in->width, names);
+    r.multiplier_bits = multiplier_widths(res.program, options.in->width);
     for (int o : res.program.outputs)
       results.push_back("(" + out_t + ")" + names[static_cast<std::size_t>(o)]);
     kernel.program = std::make_shared<IntProgram>(std::move(res.program));
@@ -297,7 +327,7 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     << "#pragma HLS PIPELINE II=1\n#pragma HLS LOOP_TRIPCOUNT min=1 max=" << options.max_n
     << "\n#endif\n";
   for (std::size_t k = 0; k < r.inputs.size(); ++k)
-    c << "    const " << (fixed ? std::string("int64_t") : std::string("float")) << " " << values[k]
+    c << "    const " << (fixed ? std::string("int32_t") : std::string("float")) << " " << values[k]
       << " = " << r.inputs[k] << "[i];\n";
   for (const auto &st : body)
     c << "    " << st << "\n";
@@ -305,6 +335,119 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     c << "    " << r.outputs[o] << "[i] = " << results[o] << ";\n";
   c << "  }\n}\n";
 
+  kernel.c_name = c_name;
+  kernel.header = h.str();
+  kernel.source = c.str();
+  kernel.report = r;
+  return kernel;
+}
+
+Kernel generate_maxout(Role role, const std::string &c_name, const Options &options) {
+  if (role != Role::Forward && role != Role::Backward)
+    throw Error("hls: maxout has the roles forward and backward, not " +
+                std::string(to_string(role)));
+  if (!is_identifier(c_name)) throw Error("hls: '" + c_name + "' is not a C identifier");
+  long double kv = 2;
+  for (const auto &[name, value] : options.params) {
+    if (name != "k") throw Error("hls: maxout has one parameter, k, not '" + name + "'");
+    kv = value;
+  }
+  if (kv != std::floor(kv) || kv < 2 || kv > 64)
+    throw Error("hls: maxout's k must be an integer from 2 to 64");
+  const int k = static_cast<int>(kv);
+  if (options.max_n < 1 || options.max_n * k > (std::int64_t{1} << 31) - 1)
+    throw Error("hls: maxout's largest count times k must fit in int32_t");
+  const bool fixed = options.in.has_value();
+  const bool backward = role == Role::Backward;
+  const std::string t = fixed ? options.in->c_type() : "float";
+  const std::string N = upper(c_name) + "_MAX_N", K = upper(c_name) + "_K";
+
+  Report r;
+  r.name = c_name;
+  r.expression = "max over each group of " + std::to_string(k) + " consecutive channels";
+  r.role = role;
+  r.mode = fixed ? "fixed" : "float";
+  r.in = options.in;
+  r.out = options.in;
+  r.params = {{"k", kv}};
+  r.inputs = backward ? std::vector<std::string>{"x", "dy"} : std::vector<std::string>{"x"};
+  r.outputs = {backward ? "dx" : "y"};
+  r.achieved_error = 0; // a selection: exact, which the check confirms bit for bit
+  r.error_scale = "exact";
+  r.measured_over = "exact by construction (a selection); actforge check maxout --target fpga "
+                    "compares k = 2 and 3 on six shapes bit for bit with the reference";
+  // First arg-max: in float a NaN counts as the maximum (m != m keeps it, v != v takes it).
+  r.ops.comparators = (k - 1) * (fixed ? 1 : 3) + 1 + (backward ? k : 0);
+  r.ops.selects = 2 * (k - 1) + 2 + (backward ? k : 0);
+  r.ops.adders = k + 2;
+
+  std::ostringstream sig;
+  sig << "void " << c_name << "(const " << t << " x[" << N << " * " << K << "], ";
+  if (backward)
+    sig << "const " << t << " dy[" << N << "], " << t << " dx[" << N << " * " << K << "], ";
+  else
+    sig << t << " y[" << N << "], ";
+  sig << "int32_t outer, int32_t groups, int32_t inner)";
+
+  std::ostringstream h;
+  h << "/* " << c_name << ".h: generated by actforge (fpga target). maxout " << to_string(role)
+    << ", k = " << k << ": [outer, groups*k, inner] -> [outer, groups, inner].\n   "
+    << (fixed ? "fixed point Q" + options.in->to_string() : std::string("IEEE f32"))
+    << "; exact. The gradient goes to each group's first arg-max"
+    << (fixed ? "" : " (a NaN counts as the maximum)") << ". */\n";
+  h << "#ifndef " << upper(c_name) << "_H\n#define " << upper(c_name)
+    << "_H\n\n#include <stdint.h>\n\n";
+  h << "/* The largest outer*groups*inner of one call, and the group size. */\n#define " << N << " "
+    << options.max_n << "\n#define " << K << " " << k << "\n\n";
+  h << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+    << sig.str() << ";\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+
+  std::ostringstream c;
+  c << "/* " << c_name << ".c: generated by actforge (fpga target). maxout " << to_string(role)
+    << ", k = " << k << ".\n   HLS C: no heap, no recursion, no library calls, branch-free; one "
+    << "pipelined loop over the\n   outputs, no division. Pragmas apply under synthesis "
+    << "(__SYNTHESIS__). */\n";
+  c << "#include \"" << c_name << ".h\"\n\n" << sig.str() << " {\n#ifdef __SYNTHESIS__\n";
+  int bundle = 0;
+  for (const auto &a : r.inputs)
+    c << "#pragma HLS INTERFACE m_axi port=" << a << " offset=slave bundle=gmem" << bundle++
+      << "\n";
+  c << "#pragma HLS INTERFACE m_axi port=" << r.outputs[0] << " offset=slave bundle=gmem" << bundle
+    << "\n";
+  for (const char *a : {"outer", "groups", "inner", "return"})
+    c << "#pragma HLS INTERFACE s_axilite port=" << a << "\n";
+  c << "#endif\n  const int32_t n = outer * groups * inner;\n  const int32_t stride = " << k
+    << " * inner;\n  int32_t e;\n  int32_t i = 0;\n  int32_t row = 0;\n";
+  c << "  for (e = 0; e < n; ++e) {\n#ifdef __SYNTHESIS__\n#pragma HLS PIPELINE II=1\n"
+    << "#pragma HLS LOOP_TRIPCOUNT min=1 max=" << options.max_n << "\n#endif\n";
+  c << "    const int32_t b = row + i;\n    const int32_t wrap = i + 1 == inner;\n";
+  for (int j = 0; j < k; ++j)
+    c << "    const " << t << " v" << j << " = x[b"
+      << (j ? " + " + std::to_string(j) + " * inner" : "") << "];\n";
+  c << "    const " << t << " m0 = v0;\n    const int32_t a0 = 0;\n";
+  for (int j = 1; j < k; ++j) {
+    const std::string p = std::to_string(j - 1), q = std::to_string(j);
+    if (fixed)
+      c << "    const int32_t take" << q << " = v" << q << " > m" << p << ";\n";
+    else
+      c << "    const int32_t take" << q << " = (m" << p << " == m" << p << ") & ((v" << q << " > m"
+        << p << ") | (v" << q << " != v" << q << "));\n";
+    c << "    const " << t << " m" << q << " = take" << q << " ? v" << q << " : m" << p << ";\n";
+    c << "    const int32_t a" << q << " = take" << q << " ? " << j << " : a" << p << ";\n";
+  }
+  const std::string last = std::to_string(k - 1);
+  if (backward) {
+    c << "    const " << t << " g = dy[e];\n";
+    for (int j = 0; j < k; ++j)
+      c << "    dx[b" << (j ? " + " + std::to_string(j) + " * inner" : "") << "] = a" << last
+        << " == " << j << " ? g : (" << t << ")0;\n";
+  } else {
+    c << "    y[e] = m" << last << ";\n";
+  }
+  c << "    (void)" << (backward ? "m" : "a") << last << ";\n"
+    << "    i = wrap ? 0 : i + 1;\n    row = wrap ? row + stride : row;\n  }\n}\n";
+
+  Kernel kernel;
   kernel.c_name = c_name;
   kernel.header = h.str();
   kernel.source = c.str();
@@ -398,6 +541,13 @@ std::string to_json(const Report &r) {
   }
   s << (r.tables.empty() ? "" : "\n  ") << "],\n";
   s << "  \"table_bits\": " << r.table_bits << ",\n";
+  if (r.mode == "fixed") {
+    s << "  \"multiplier_bits\": [";
+    for (std::size_t i = 0; i < r.multiplier_bits.size(); ++i)
+      s << (i ? ", " : "") << "[" << r.multiplier_bits[i].first << ", "
+        << r.multiplier_bits[i].second << "]";
+    s << "],\n";
+  }
   s << "  \"ops_per_element\": {\"multipliers\": " << r.ops.multipliers
     << ", \"adders\": " << r.ops.adders << ", \"dividers\": " << r.ops.dividers
     << ", \"comparators\": " << r.ops.comparators << ", \"selects\": " << r.ops.selects

@@ -84,7 +84,7 @@ bool needs_table_kind(Expr e) {
 class Lowering {
 public:
   explicit Lowering(const FixedRequest &r) : req_(r) {
-    precision_ = std::max({24, r.out.frac + 8, r.in.frac});
+    precision_ = std::max({24, r.out.frac + 12, r.in.frac});
     for (std::size_t p = 0; p < r.ir_inputs.size(); ++p)
       slot_[r.ir_inputs[p]] = static_cast<int>(p);
     prog_.num_inputs = static_cast<int>(r.ir_inputs.size());
@@ -163,6 +163,12 @@ private:
     const bool foldable = o != Op::Input && o != Op::Load && a >= 0 && is_const(a) &&
                           (b < 0 || is_const(b)) && (c < 0 || is_const(c));
     if (o == Op::Select && (b == c || is_const(a))) return b == c || const_of(a) ? b : c;
+    // x + 0, 0 + x, x - 0, x·1 and x·2^0 are x.
+    if ((o == Op::Add || o == Op::Sub) && b >= 0 && is_const(b) && const_of(b) == 0) return a;
+    if (o == Op::Add && is_const(a) && const_of(a) == 0) return b;
+    if (o == Op::Mul && b >= 0 && is_const(b) && const_of(b) == 1) return a;
+    if (o == Op::Mul && is_const(a) && const_of(a) == 1) return b;
+    if (o == Op::Scale && imm == 0) return a;
     if (!foldable) {
       // The same instruction twice is one register (common sub-expressions of the tables).
       const auto key = std::make_tuple(static_cast<int>(o), a, b, c, imm);
@@ -235,15 +241,20 @@ private:
       if (b.lo == 1) return a;
       if (b.lo == -1) return {op(Op::Neg, a.reg), a.frac, -a.hi, -a.lo};
     }
-    while ((a.bound() + std::ldexp(1.0L, -a.frac)) * std::ldexp(1.0L, a.frac) *
-               (b.bound() + std::ldexp(1.0L, -b.frac)) * std::ldexp(1.0L, b.frac) >=
+    // The fractional bits each operand keeps (the finer one gives up bits first), then one
+    // rounding each: rounding bit by bit would round repeatedly.
+    int fa = a.frac, fb = b.frac;
+    while ((a.bound() + std::ldexp(1.0L, -fa)) * std::ldexp(1.0L, fa) *
+               (b.bound() + std::ldexp(1.0L, -fb)) * std::ldexp(1.0L, fb) >=
            kLimit) {
-      if (a.frac == 0 && b.frac == 0) throw Error("fixed point: a product overflows 64 bits");
-      if (a.frac >= b.frac)
-        a = at(a, a.frac - 1);
+      if (fa == 0 && fb == 0) throw Error("fixed point: a product overflows 64 bits");
+      if (fa >= fb)
+        --fa;
       else
-        b = at(b, b.frac - 1);
+        --fb;
     }
+    a = at(a, fa);
+    b = at(b, fb);
     const long double c1 = a.lo * b.lo, c2 = a.lo * b.hi, c3 = a.hi * b.lo, c4 = a.hi * b.hi;
     Val p{op(Op::Mul, a.reg, b.reg), a.frac + b.frac, std::min({c1, c2, c3, c4}),
           std::max({c1, c2, c3, c4})};
@@ -531,7 +542,8 @@ private:
     const long double slope =
         static_cast<long double>(q(t.edge) - q(far)) / static_cast<long double>(t.edge - far);
     if (slope == 0) return t;
-    t.shift = std::clamp(30 - static_cast<int>(std::ceil(std::log2(std::fabs(slope)))), 0, 40);
+    // A coefficient of at most 25 signed bits: one DSP multiplier (27×18) with the offset.
+    t.shift = std::clamp(23 - static_cast<int>(std::ceil(std::log2(std::fabs(slope)))), 0, 40);
     t.a = static_cast<std::int64_t>(std::llround(std::ldexp(slope, t.shift)));
     return t;
   }

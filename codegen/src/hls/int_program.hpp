@@ -4,6 +4,8 @@
 
 #include "actforge/codegen/hls/ops.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -83,6 +85,67 @@ struct IntProgram {
       }
       regs[k] = v;
     }
+  }
+
+  /// The interval of every register's value over all input words (sound interval arithmetic;
+  /// long double holds int64 values exactly): it decides each register's C type.
+  std::vector<std::pair<long double, long double>> ranges(int input_width) const {
+    std::vector<std::pair<long double, long double>> r(ins.size());
+    const long double half = static_cast<long double>(std::int64_t{1} << (input_width - 1));
+    for (std::size_t k = 0; k < ins.size(); ++k) {
+      const Ins &i = ins[k];
+      auto A = [&] { return r[static_cast<std::size_t>(i.a)]; };
+      auto B = [&] { return r[static_cast<std::size_t>(i.b)]; };
+      std::pair<long double, long double> v{0, 0};
+      switch (i.op) {
+      case Op::Const: v = {static_cast<long double>(i.imm), static_cast<long double>(i.imm)}; break;
+      case Op::Input: v = {-half, half - 1}; break;
+      case Op::Add: v = {A().first + B().first, A().second + B().second}; break;
+      case Op::Sub: v = {A().first - B().second, A().second - B().first}; break;
+      case Op::Neg: v = {-A().second, -A().first}; break;
+      case Op::Mul: {
+        const long double p[] = {A().first * B().first, A().first * B().second,
+                                 A().second * B().first, A().second * B().second};
+        v = {*std::min_element(p, p + 4), *std::max_element(p, p + 4)};
+        break;
+      }
+      case Op::Scale:
+        v = {std::ldexp(A().first, static_cast<int>(i.imm)),
+             std::ldexp(A().second, static_cast<int>(i.imm))};
+        break;
+      case Op::Shr:
+        v = {std::floor(std::ldexp(A().first, -static_cast<int>(i.imm))),
+             std::floor(std::ldexp(A().second, -static_cast<int>(i.imm)))};
+        break;
+      case Op::And: v = {0, static_cast<long double>(i.imm)}; break;
+      case Op::Lt:
+      case Op::Le:
+      case Op::Gt:
+      case Op::Ge:
+      case Op::Eq:
+      case Op::Ne: v = {0, 1}; break;
+      case Op::Select:
+        v = {std::min(B().first, r[static_cast<std::size_t>(i.c)].first),
+             std::max(B().second, r[static_cast<std::size_t>(i.c)].second)};
+        break;
+      case Op::Load: {
+        const auto &t = tables[static_cast<std::size_t>(i.table)].values;
+        v = {static_cast<long double>(*std::min_element(t.begin(), t.end())),
+             static_cast<long double>(*std::max_element(t.begin(), t.end()))};
+        break;
+      }
+      }
+      r[k] = v;
+    }
+    return r;
+  }
+
+  /// Bits of a signed register holding [lo, hi].
+  static int bits(std::pair<long double, long double> range) {
+    int b = 1;
+    while (std::ldexp(-1.0L, b - 1) > range.first || std::ldexp(1.0L, b - 1) - 1 < range.second)
+      ++b;
+    return b;
   }
 
   OpCount count() const {

@@ -89,7 +89,9 @@ struct Report {
   std::vector<std::string> inputs, outputs; // array names in call order: x [g] [dy], y | dx [dg]
   std::map<std::string, long double> params;
   std::vector<Table> tables;
-  OpCount ops;              // per element
+  OpCount ops; // per element
+  /// Fixed point: the signed operand widths of each multiplier (a DSP block takes 18×27 bits).
+  std::vector<std::pair<int, int>> multiplier_bits;
   long long table_bits = 0; // all tables together (BRAM)
   /// Fixed point: the requested bound and the error achieved, measured exhaustively over
   /// `measured_over` by the integer program the C spells out (the C simulation must agree bit
@@ -123,6 +125,15 @@ struct Kernel {
 /// output format's half LSB, or beyond what the largest table reaches), a parameter without
 /// value.
 Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options &options);
+
+/// Maxout (not an expression: the maximum over each group of k consecutive channels, layout
+/// [outer, groups·k, inner] → [outer, groups, inner], the gradient to each group's first
+/// arg-max, a NaN counting as the maximum) for `role` (Forward or Backward), k from
+/// options.params["k"] (default 2, at least 2): float or fixed point (options.in; exact in both,
+/// outputs in the input format). The kernel takes (x[, dy], y|dx, int32_t outer, int32_t groups,
+/// int32_t inner), outer·groups·inner <= <NAME>_MAX_N, and walks the output elements in one
+/// pipelined loop (no division: the group's row advances by k·inner when inner wraps).
+Kernel generate_maxout(Role role, const std::string &c_name, const Options &options);
 
 /// report.json: the report as a JSON object (stable key order, two-space indented).
 std::string to_json(const Report &r);

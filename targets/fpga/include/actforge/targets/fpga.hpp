@@ -68,6 +68,12 @@ struct Signature {
   std::string max_n_macro;            // macro of the header giving the largest count per call
   std::vector<std::string> in_types;  // C element type of each input array: "float", "int16_t"
   std::vector<std::string> out_types; // and of each output array
+  /// Elements of input/output array i per counted element (default 1): maxout's x and dx hold k
+  /// channels per output element.
+  std::vector<int> in_per = {}, out_per = {};
+  /// Shape arguments: the kernel takes this many int32_t after its arrays instead of the count
+  /// (maxout: outer, groups, inner) and is called once on all n elements (n <= MAX_N).
+  int shape_args = 0;
 };
 
 /// C simulation: the kernel compiled for this host with a generated driver (which includes every
@@ -86,7 +92,8 @@ public:
   /// with count 0 when n is 0) and fails, naming the array, when a call writes past the end of
   /// an output.
   std::vector<std::vector<unsigned char>> run(const std::vector<std::vector<unsigned char>> &inputs,
-                                              std::int64_t n) const;
+                                              std::int64_t n,
+                                              const std::vector<std::int32_t> &shape = {}) const;
 
 private:
   struct Impl;
