@@ -26,11 +26,12 @@ BUILD_PACKAGES=(
   libgtest-dev
 )
 # Extra packages only the test suite needs (on top of BUILD_PACKAGES): the AArch64 cross tools
-# and qemu that build and run the ARM kernels' tests (label arm).
+# and qemu that build and run the ARM kernels' tests (label arm), and clang for the fpga rule check.
 TEST_PACKAGES=(
   g++-aarch64-linux-gnu
   libc6-dev-arm64-cross
   qemu-user
+  clang # the fpga target's rule check compiles its C with gcc and clang (label fpga)
 )
 
 BUILD_DIR=build
