@@ -1,6 +1,8 @@
 // lower(): IR to Halide, one rule a line; memoised per node so DAG sharing is kept.
 #include "actforge/codegen/halide/lower.hpp"
 
+#include "actforge/codegen/guards.hpp"
+
 #include "actforge/codegen/halide/primitives.hpp"
 #include "actforge/error.hpp"
 
@@ -22,29 +24,7 @@ Halide::Expr exp_neg_scaled_square(const Halide::Expr &v, long double k) {
       v * Halide::Internal::make_const(v.type(), std::sqrt(static_cast<double>(k))));
 }
 
-// Primitives whose value tends to a finite limit (0, ±1, 2) at one end or both, where a
-// polynomial factor multiplying them can overflow while the product stays finite (not
-// precision.cpp's transcendental set: log and log1p grow without bound).
-bool saturating_primitive(ir::Kind k) {
-  switch (k) {
-  case ir::Kind::Exp:
-  case ir::Kind::Expm1:
-  case ir::Kind::Sigmoid:
-  case ir::Kind::Tanh:
-  case ir::Kind::Erf:
-  case ir::Kind::Erfc:
-  case ir::Kind::Softplus: return true;
-  default: return false;
-  }
-}
-
-/// Per node: whether it holds a primitive that saturates (to 0 or 1 far out), and whether it is
-/// a polynomial in the inputs of degree 2 or more, which overflows for large finite inputs.
-struct Growth {
-  bool varies = false;
-  bool saturates = false;
-  bool overflows = false;
-};
+using guards::Growth;
 
 class Lower {
 public:
@@ -175,23 +155,7 @@ private:
     return result;
   }
 
-  Growth growth(ir::Expr e) {
-    if (auto it = growth_.find(e); it != growth_.end()) return it->second;
-    Growth g;
-    g.varies = e.kind() == ir::Kind::Input;
-    g.saturates = saturating_primitive(e.kind());
-    for (int i = 0; i < e.num_children(); ++i) {
-      const Growth c = growth(e.child(i));
-      g.varies |= c.varies;
-      g.saturates |= c.saturates;
-      g.overflows |= c.overflows;
-    }
-    if (e.kind() == ir::Kind::Pow) g.overflows |= e.exponent() >= 2 && g.varies;
-    if (e.kind() == ir::Kind::Mul)
-      g.overflows |= growth(e.child(0)).varies && growth(e.child(1)).varies;
-    growth_.emplace(e, g);
-    return g;
-  }
+  Growth growth(ir::Expr e) { return growth_(e); }
 
   // a·b where a has saturated to exactly 0 and b, free of primitives, has overflowed: the chain
   // rule's sigmoid'(u)·u' for a polynomial u (gelu_tanh' at |x| ~ 1e103 in f64, where u' = inf).
@@ -313,7 +277,7 @@ private:
 
   const LowerEnv &env_;
   std::unordered_map<ir::Expr, Halide::Expr, ir::ExprHash> memo_;
-  std::unordered_map<ir::Expr, Growth, ir::ExprHash> growth_;
+  guards::GrowthAnalysis growth_;
   std::unordered_map<ir::Expr, std::optional<halide::DoubleWord>, ir::ExprHash> dw_memo_;
   std::vector<std::pair<std::string, Halide::Expr>> lets_;
 };

@@ -62,23 +62,12 @@ struct Val {
   long double bound() const { return std::max(std::fabs(lo), std::fabs(hi)); }
 };
 
+/// Whether integer arithmetic cannot compute node e itself: every one-argument function but abs
+/// (exp, log, sqrt, sigmoid, ...), a division by a non-constant, a negative power.
 bool needs_table_kind(Expr e) {
-  switch (e.kind()) {
-  case Kind::Exp:
-  case Kind::Expm1:
-  case Kind::Log:
-  case Kind::Log1p:
-  case Kind::Sqrt:
-  case Kind::Rsqrt:
-  case Kind::Sigmoid:
-  case Kind::Tanh:
-  case Kind::Erf:
-  case Kind::Erfc:
-  case Kind::Softplus: return true;
-  case Kind::Div: return !e.child(1).is_const();
-  case Kind::Pow: return e.exponent() < 0;
-  default: return false;
-  }
+  if (ir::is_unary_function(e.kind())) return e.kind() != Kind::Abs;
+  if (e.kind() == Kind::Div) return !e.child(1).is_const();
+  return e.kind() == Kind::Pow && e.exponent() < 0;
 }
 
 class Lowering {
