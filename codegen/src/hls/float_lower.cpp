@@ -403,8 +403,11 @@ V exp_neg_square_impl(const V &u) {
 /// sqrt without libm: an integer first guess of 1/sqrt, three Newton steps, then one step on
 /// the exact residual (x - y² by Veltkamp's split), which leaves y within an ulp.
 V sqrt_impl(const V &x) {
+  // Tiny and huge arguments are scaled by 2^±100 first: r·r would underflow (x > 2^100) or
+  // overflow (subnormal x) in the Newton steps.
   const V sub = x < fc(std::ldexp(1.0, -100));
-  const V xs = sel(sub, x * fc(std::ldexp(1.0, 100)), x);
+  const V big = x > fc(std::ldexp(1.0, 100));
+  const V xs = sel(sub, x * fc(std::ldexp(1.0, 100)), sel(big, x * fc(std::ldexp(1.0, -100)), x));
   V r = c::from_bits(uc(0x5f3759dfu) - c::shr(c::bits(xs), 1));
   for (int i = 0; i < 3; ++i)
     r = r * (fc(1.5) - (fc(0.5) * xs) * (r * r));
@@ -412,7 +415,8 @@ V sqrt_impl(const V &x) {
   const Square sq = exact_square(y);
   const V resid = (xs - sq.hi) - sq.lo;
   const V yc = y + resid * (fc(0.5) * r);
-  const V result = sel(sub, yc * fc(std::ldexp(1.0, -50)), yc);
+  const V result =
+      sel(sub, yc * fc(std::ldexp(1.0, -50)), sel(big, yc * fc(std::ldexp(1.0, 50)), yc));
   return sel(x == zero() || x == c::inf_f(), x, sel(x > zero(), result, c::nan_f()));
 }
 
