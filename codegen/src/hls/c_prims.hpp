@@ -18,6 +18,14 @@ namespace actforge::codegen::hls::c {
 /// The C type of a value: float, int32_t, uint32_t, or a condition (int, 0 or 1).
 enum class Ty { F, I, U, C };
 
+/// How operations are written: C99 expressions bound to `const` temporaries, or MLIR `arith`
+/// operations (codegen/src/mlir) on scalars (width 0: f32, i32, i1) or on vector<width x ..>,
+/// bound to SSA values. The same primitives, rounded the same way, in either.
+struct Syntax {
+  bool mlir = false;
+  int width = 0;
+};
+
 /// A C expression: an identifier or a literal (everything else is bound to a temporary).
 struct V {
   std::string s;
@@ -51,9 +59,11 @@ private:
 /// The helpers of one kernel: each defined once, callees before callers.
 class Module {
 public:
+  explicit Module(Syntax syntax = {}) : syntax_(syntax) {}
+  const Syntax &syntax() const { return syntax_; }
   using Builder = std::function<V(const std::vector<V> &params)>;
   /// Calls helper `name` (defining it first with `build` over parameters of types `params`),
-  /// charging its count to the current body.
+  /// charging its count to the current body. MLIR: builds the helper's operations in place.
   V call(const std::string &name, const std::vector<V> &args, const std::vector<Ty> &params,
          Ty result, const Builder &build);
   /// The definitions that `code` (the kernel's statements and outputs) uses, directly or
@@ -65,6 +75,7 @@ private:
     std::string text;
     OpCount ops;
   };
+  Syntax syntax_;
   std::map<std::string, Helper> helpers_;
   std::vector<std::string> order_;
 };
@@ -88,7 +99,10 @@ private:
 };
 
 // ---- Values ------------------------------------------------------------------------------------
-/// The float nearest to v (long double rounded once), as a C literal.
+/// The type of a value as the current syntax spells it (float / f32 / vector<8xf32>, ...).
+std::string type_name(Ty t);
+
+/// The float nearest to v (long double rounded once), as a C literal (MLIR: a constant op).
 V fc(long double v);
 V ic(std::int64_t v); // int32_t literal
 V uc(std::uint32_t v);

@@ -13,6 +13,7 @@
 #include "actforge/codegen/guards.hpp"
 
 #include "c_prims.hpp"
+#include "lower_values.hpp"
 
 #include "actforge/error.hpp"
 #include "actforge/ir/differentiate.hpp"
@@ -23,6 +24,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <numbers>
 #include <optional>
 #include <span>
@@ -529,7 +531,8 @@ struct Scaled {
 
 class Lower {
 public:
-  explicit Lower(std::vector<V> inputs) : inputs_(std::move(inputs)) {}
+  Lower(std::vector<V> inputs, const std::map<std::string, V> &params)
+      : inputs_(std::move(inputs)), params_(params) {}
 
   V operator()(ir::Expr e) {
     if (auto it = memo_.find(e); it != memo_.end()) return it->second;
@@ -551,7 +554,8 @@ private:
     auto child = [&](int i) { return double_word(e.child(i)); };
     switch (e.kind()) {
     case Kind::Const: return dw_constant(e.value());
-    case Kind::Input: return DoubleWord{(*this)(e), std::nullopt, std::nullopt};
+    case Kind::Input:
+    case Kind::Param: return DoubleWord{(*this)(e), std::nullopt, std::nullopt};
     case Kind::Neg: {
       const auto a = child(0);
       if (!a) return std::nullopt;
@@ -697,6 +701,7 @@ private:
         throw Error("the kernel has no input " + std::string(ir::input_name(e.input_index())));
       return inputs_[static_cast<std::size_t>(e.input_index())];
     case Kind::Param:
+      if (auto it = params_.find(e.param_name()); it != params_.end()) return it->second;
       throw Error("actforge::codegen::hls::lower_float: parameter '" + e.param_name() +
                   "' must be replaced by a constant first (ir::substitute)");
     case Kind::Add:
@@ -746,6 +751,7 @@ private:
   }
 
   std::vector<V> inputs_;
+  std::map<std::string, V> params_;
   std::unordered_map<ir::Expr, V, ir::ExprHash> memo_;
   guards::GrowthAnalysis growth_;
   std::unordered_map<ir::Expr, std::optional<DoubleWord>, ir::ExprHash> dw_memo_;
@@ -804,6 +810,19 @@ V with_nan_test(const std::vector<V> &inputs, ir::Expr e, const V &v) {
 
 } // namespace
 
+std::vector<V> lower_values(const std::vector<V> &inputs, const std::map<std::string, V> &params,
+                            const std::vector<ir::Expr> &exprs, const OptV &dy) {
+  const Guard guard = infinity_guard(inputs, exprs);
+  Lower lower(guard.clamped, params);
+  std::vector<V> out;
+  for (const auto &e : exprs) {
+    const V v = guard.limit(lower(e));
+    // dy·e is NaN where dy is: only the inputs need a test.
+    out.push_back(with_nan_test(inputs, e, dy ? *dy * v : v));
+  }
+  return out;
+}
+
 FloatCode lower_float(ir::Expr f, Role role) {
   if (!f.defined()) throw Error("actforge::codegen::hls::lower_float needs an expression");
   if (role != Role::Forward && role != Role::Backward)
@@ -829,20 +848,12 @@ FloatCode lower_float(ir::Expr f, Role role) {
     std::vector<V> inputs{V{"xv", Ty::F}};
     if (n > 1) inputs.push_back(V{"gv", Ty::F});
     if (role == Role::Forward) {
-      const Guard guard = infinity_guard(inputs, {f});
-      Lower lower(guard.clamped);
-      outputs.push_back(with_nan_test(inputs, f, guard.limit(lower(f))));
+      outputs = lower_values(inputs, {}, {f}, std::nullopt);
     } else {
       std::vector<ir::Expr> derivatives;
       for (int k = 0; k < n; ++k)
         derivatives.push_back(ir::differentiate(f, ir::input(k)));
-      const Guard guard = infinity_guard(inputs, derivatives);
-      Lower lower(guard.clamped);
-      const V dy{"dyv", Ty::F};
-      for (const auto &d : derivatives) {
-        // dy·f' is NaN where dy is: only the inputs need a test.
-        outputs.push_back(with_nan_test(inputs, d, dy * guard.limit(lower(d))));
-      }
+      outputs = lower_values(inputs, {}, derivatives, V{"dyv", Ty::F});
     }
   }
   std::vector<std::string> roots;

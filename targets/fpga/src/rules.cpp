@@ -4,7 +4,7 @@
 #include "actforge/targets/fpga.hpp"
 #include "actforge/targets/process.hpp"
 #include "actforge/targets/program.hpp"
-#include "temp_dir.hpp"
+#include "actforge/targets/temp_dir.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,10 +1,11 @@
-// TempDir: a fresh private directory for one rule check or C simulation, removed with it.
+// TempDir: a fresh private directory for one tool run (the fpga rule check and C simulation,
+// the MLIR backend's compilations), removed with it.
 #pragma once
 
 #include <map>
 #include <string>
 
-namespace actforge::targets::fpga {
+namespace actforge::targets {
 
 class TempDir {
 public:
@@ -30,4 +31,4 @@ private:
   std::string path_;
 };
 
-} // namespace actforge::targets::fpga
+} // namespace actforge::targets
