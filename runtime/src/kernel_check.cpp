@@ -10,6 +10,7 @@
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/mutate.hpp"
 #include "actforge/runtime/cross.hpp"
+#include "actforge/runtime/mlir.hpp"
 #include "actforge/runtime/neon_audit.hpp"
 #include "actforge/targets/arm.hpp"
 #include "actforge/targets/cuda.hpp"
@@ -493,6 +494,33 @@ private:
   const check::Subject &s_;
   std::string target_;
   std::unique_ptr<cross::Runner> runner_;
+};
+
+/// The MLIR backend: each role and dtype's kernel emitted by codegen/mlir, compiled by
+/// actforge-mlir into an object with the C ABI, linked and loaded into this process.
+class MlirExecutor final : public Executor {
+public:
+  MlirExecutor(const check::Subject &s, std::string target) : s_(s), target_(std::move(target)) {}
+  Callable kernel(Role role, DType dtype) override {
+    codegen::KernelSpec spec{s_.expr, role, dtype};
+    auto k = std::make_shared<mlir::Kernel>(spec, target_);
+    std::vector<float> params;
+    for (const auto &name : k->module().params)
+      params.push_back(static_cast<float>(s_.params.at(name)));
+    Callable c;
+    c.outputs = k->module().outputs;
+    c.formula_f32 = true; // node by node in f32, like the fpga float kernels
+    c.run = [k, params](const std::vector<const void *> &in, const std::vector<void *> &out,
+                        std::int64_t n) {
+      const int rc = k->call(in, out, n, &params);
+      if (rc != 0) throw Error("the MLIR kernel returned " + std::to_string(rc));
+    };
+    return c;
+  }
+
+private:
+  const check::Subject &s_;
+  std::string target_;
 };
 
 /// The fpga target's float mode: each role's C kernel from the HLS emitter, compiled with a
@@ -1154,11 +1182,20 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
   const auto kinks = kinks_of(s);
   std::string target_name = options.target;
   bool runnable = true, cross_target = false, fpga = false;
+  const bool mlir_backend = options.backend == "mlir";
+  if (!mlir_backend && options.backend != "halide")
+    throw Error("the backend is halide or mlir, not '" + options.backend + "'");
   std::string why_not;
   try {
     const targets::TargetInfo info = targets::resolve(options.target);
     target_name = info.name;
-    if (info.gpu) {
+    if (mlir_backend && info.family != targets::Family::X86) {
+      why_not = "the MLIR backend builds x86 CPU kernels (its PTX is checked by ptxas)";
+    } else if (mlir_backend && !targets::x86::cpu_supports(target_name)) {
+      why_not = "this CPU cannot run " + target_name;
+    } else if (mlir_backend) {
+      why_not = mlir::problem();
+    } else if (info.gpu) {
       why_not = targets::cuda::driver_problem();
     } else if (info.family == targets::Family::Fpga) {
       fpga = true;
@@ -1194,7 +1231,7 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     check::Record r;
     r.activation = s.name;
     r.role = std::string(codegen::to_string(role)) + (wrt ? "_g" : "");
-    r.target = target_name;
+    r.target = mlir_backend ? "mlir/" + target_name : target_name;
     r.dtype = std::string(codegen::to_string(dtype));
     return r;
   };
@@ -1220,6 +1257,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       }
     } else if (fpga) {
       executor = std::make_unique<FpgaExecutor>(s);
+    } else if (mlir_backend) {
+      executor = std::make_unique<MlirExecutor>(s, target_name);
     } else {
       executor = std::make_unique<JitExecutor>(s, target_name);
     }
@@ -1230,6 +1269,15 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
         check::Record r = record(role, 0, dtype);
         r.status = check::Status::Skip;
         r.reason = "the fpga target computes in f32 or, with --fixed W.F, in fixed point";
+        out.push_back(r);
+      }
+      continue;
+    }
+    if (mlir_backend && s.expr.defined() && runnable && dtype == DType::F64) {
+      for (Role role : {Role::Forward, Role::Backward}) {
+        check::Record r = record(role, 0, dtype);
+        r.status = check::Status::Skip;
+        r.reason = "the MLIR backend computes in f32 (f32, f16, bf16 storage)";
         out.push_back(r);
       }
       continue;
@@ -1291,7 +1339,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       out.push_back(r);
     }
     if (!gated && !fpga && !ir::collect_params(s.expr).empty()) {
-      const auto pg = check_param_grad(s, dtype, target_name, kinks, *executor);
+      const auto pg = check_param_grad(s, dtype, mlir_backend ? "mlir/" + target_name : target_name,
+                                       kinks, *executor);
       out.insert(out.end(), pg.begin(), pg.end());
     }
   }

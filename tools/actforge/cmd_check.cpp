@@ -65,6 +65,10 @@ Without --target (or with --reference), checks the long-double reference itself:
   --exhaustive     with --target: every f32 input (2^32), not a sample; takes long
   --fixed W.F[:W.F]  with --target fpga: fixed point, input[:output] format (16.10: 16-bit
                    words, 10 fractional bits); without it the fpga kernels are IEEE f32
+  --backend B      with --target: halide (default) or mlir: the kernels of the MLIR backend
+                   (codegen/mlir, compiled by actforge-mlir with MLIR 19) for host,
+                   x86-64-avx2 or x86-64-avx512, f32/f16/bf16 storage (default those three),
+                   every role; records name the target mlir/<target>
   --max-error E    with --fixed: the tables' error bound (default: one output LSB)
   --table N        with --fixed: N intervals per table (a power of two) instead of a bound
 
@@ -92,9 +96,9 @@ void print_table(const std::vector<check::Record> &records) {
 } // namespace
 
 int cmd_check(const std::vector<std::string> &argv) {
-  const Args args(
-      argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
-      {"--golden", "--target", "--dtype", "--sample-stride", "--fixed", "--max-error", "--table"});
+  const Args args(argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
+                  {"--golden", "--target", "--dtype", "--sample-stride", "--fixed", "--max-error",
+                   "--table", "--backend"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -112,6 +116,18 @@ int cmd_check(const std::vector<std::string> &argv) {
     kernel_options.table_intervals = hls.table_intervals;
     if (target && *target == "fpga" && !args.option("--dtype"))
       kernel_options.dtypes = {codegen::DType::F32};
+  }
+  if (auto backend = args.option("--backend")) {
+    if (*backend != "halide" && *backend != "mlir")
+      throw UsageError{"--backend takes halide or mlir, not '" + *backend + "'"};
+    if (!target) throw UsageError{"--backend goes with --target"};
+    if (*backend == "mlir" && *target != "host" && target->rfind("x86-64", 0) != 0)
+      throw UsageError{"--backend mlir checks x86 CPU kernels (host, x86-64-avx2, "
+                       "x86-64-avx512), not '" +
+                       *target + "'"};
+    kernel_options.backend = *backend;
+    if (*backend == "mlir" && !args.option("--dtype"))
+      kernel_options.dtypes = {codegen::DType::F32, codegen::DType::F16, codegen::DType::BF16};
   }
   if (target) {
     kernel_options.target = *target;

@@ -4,6 +4,7 @@
 
 #include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/fpga.hpp"
+#include "actforge/runtime/mlir.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -46,6 +47,13 @@ of f) is skipped, and the header says so.
   --param P=V[,P=V...] (fpga) parameter values: the kernels are specialised to them (default:
                        each parameter's default; one without a default needs a value);
                        maxout (fpga only) takes its group size as k (default 2)
+  --backend mlir       the MLIR backend instead (codegen/mlir; needs actforge-mlir, built with
+                       MLIR 19): PREFIX_NAME_ROLE_DTYPE.mlir per kernel (func over
+                       memref<?xT>, scf + vector + arith; verified by mlir-opt-19), for IREE
+                       or your own pipeline; one target: host, x86-64-avx2, x86-64-avx512, or
+                       cuda (a gpu.module, one element per thread); flat layout; f32, f16, bf16
+  --emit mlir|obj|ptx  (mlir) also the object with the C ABI above and its .h (obj, CPU), or
+                       the PTX for sm_90 (ptx, --target cuda); default mlir
   --role R[,R...]      forward, backward, backward_from_output, param_grad
                        (default forward,backward)
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
@@ -66,12 +74,49 @@ std::vector<std::string> split(const std::string &list) {
   return out;
 }
 
+int gen_mlir(const Args &args, const aot::Options &options, const std::string &out) {
+  runtime::mlir::GenOptions mo;
+  mo.activations = options.activations;
+  if (options.targets.size() != 1)
+    throw UsageError{"--backend mlir takes one --target: host, x86-64-avx2, x86-64-avx512 or cuda"};
+  mo.target = options.targets.front();
+  for (const char *o :
+       {"--layout", "--per-channel", "--fixed", "--max-error", "--table", "--max-n", "--param"})
+    if (args.option(o))
+      throw UsageError{std::string(o) + " does not apply to --backend mlir (flat arrays)"};
+  if (auto e = args.option("--emit")) mo.emit = *e;
+  if (mo.emit != "mlir" && mo.emit != "obj" && mo.emit != "ptx")
+    throw UsageError{"--emit takes mlir, obj or ptx, not '" + mo.emit + "'"};
+  if ((mo.emit == "ptx") != (mo.target == "cuda") && mo.emit != "mlir")
+    throw UsageError{"--emit ptx goes with --target cuda, --emit obj with a CPU target"};
+  if (auto r = args.option("--role")) {
+    mo.roles.clear();
+    for (const auto &s : split(*r))
+      mo.roles.push_back(codegen::parse_role(s));
+  }
+  if (auto d = args.option("--dtype")) {
+    mo.dtypes.clear();
+    for (const auto &s : split(*d)) {
+      mo.dtypes.push_back(codegen::parse_dtype(s));
+      if (mo.dtypes.back() == codegen::DType::F64)
+        throw UsageError{"--backend mlir computes in f32: f16, bf16 or f32 storage, not f64"};
+    }
+  }
+  if (auto n = args.option("--name")) mo.prefix = *n;
+  const auto files = runtime::mlir::generate(mo, out);
+  if (!args.flag("--quiet"))
+    for (const auto &f : files)
+      std::printf("%s/%s\n", out.c_str(), f.c_str());
+  return kOk;
+}
+
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
   const Args args(argv, {"--help", "--quiet"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
-                   "--fixed", "--max-error", "--table", "--max-n", "--param"});
+                   "--fixed", "--max-error", "--table", "--max-n", "--param", "--backend",
+                   "--emit"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -96,6 +141,12 @@ int cmd_gen(const std::vector<std::string> &argv) {
     }
   }
   if (auto t = args.option("--target")) options.targets = split(*t);
+  if (auto backend = args.option("--backend"); backend && *backend != "halide") {
+    if (*backend != "mlir")
+      throw UsageError{"--backend takes halide or mlir, not '" + *backend + "'"};
+    return gen_mlir(args, options, *out);
+  }
+  if (args.option("--emit")) throw UsageError{"--emit goes with --backend mlir"};
   const bool fpga =
       std::find(options.targets.begin(), options.targets.end(), "fpga") != options.targets.end();
   runtime::fpga::Options fo;

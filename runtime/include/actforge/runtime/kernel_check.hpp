@@ -13,6 +13,9 @@ namespace actforge::runtime {
 
 struct KernelCheckOptions {
   std::string target = "host";
+  /// halide (every target), or mlir: the CPU kernels of codegen/mlir compiled by actforge-mlir
+  /// (f32, f16, bf16 storage; f64 is skipped with the reason).
+  std::string backend = "halide";
   std::vector<DType> dtypes{DType::F32, DType::F64, DType::F16, DType::BF16};
   /// f32 inputs: every 2^log2_stride-th bit pattern (10: the CI sample of ACTIVATIONS.md; 0: all
   /// 2^32) plus the special values; f64 as many patterns, evenly spread; f16/bf16 all 65536.
