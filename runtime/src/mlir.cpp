@@ -167,25 +167,46 @@ std::string problem() {
   return {};
 }
 
-Kernel::Kernel(const codegen::KernelSpec &spec, const std::string &target) {
+Library::Library(const std::vector<std::pair<std::string, codegen::KernelSpec>> &kernels,
+                 const std::string &target) {
   const auto [cpu, lanes] = cpu_target(target);
   codegen::mlir::Options o;
   o.lanes = lanes;
-  module_ = codegen::mlir::emit(spec, "actforge_mlir_kernel", o);
+  std::string text = "module {\n";
+  for (const auto &[name, spec] : kernels) {
+    modules_.push_back(codegen::mlir::emit(spec, name, o));
+    text += modules_.back().functions;
+  }
+  text += "}\n";
   if (const std::string why = problem(); !why.empty()) throw Error(why);
   const targets::TempDir dir;
-  const std::string source = dir.write("kernel.mlir", module_.text);
-  const std::string object = dir.path() + "/kernel.o", library = dir.path() + "/kernel.so";
+  const std::string source = dir.write("kernels.mlir", text);
+  const std::string object = dir.path() + "/kernels.o", library = dir.path() + "/kernels.so";
   targets::run_program({compiler(), "compile", source, "-o", object, "--target", cpu},
-                       "actforge-mlir could not compile the kernel");
-  targets::run_program({targets::find_program("cc"), "-shared", "-o", library, object},
-                       "cc could not link the MLIR kernel");
+                       "actforge-mlir could not compile the kernels");
+  targets::run_program({targets::find_program("cc"), "-shared", "-Wl,--no-undefined", "-o",
+                        library, object},
+                       "cc could not link the MLIR kernels");
   void *handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) throw Error(std::string("cannot load the MLIR kernel: ") + ::dlerror());
+  if (handle == nullptr) throw Error(std::string("cannot load the MLIR kernels: ") + ::dlerror());
   library_ = std::shared_ptr<void>(handle, [](void *h) { ::dlclose(h); });
-  entry_ = ::dlsym(handle, module_.function.c_str());
-  if (entry_ == nullptr) throw Error("the MLIR kernel has no symbol " + module_.function);
 }
+
+Kernel Library::kernel(const std::string &name) const {
+  for (const auto &m : modules_) {
+    if (m.function != name) continue;
+    void *entry = ::dlsym(library_.get(), name.c_str());
+    if (entry == nullptr) throw Error("the MLIR library has no symbol " + name);
+    return Kernel(m, library_, entry);
+  }
+  throw Error("the MLIR library has no kernel " + name);
+}
+
+Kernel::Kernel(codegen::mlir::Module module, std::shared_ptr<void> library, void *entry)
+    : module_(std::move(module)), library_(std::move(library)), entry_(entry) {}
+
+Kernel::Kernel(const codegen::KernelSpec &spec, const std::string &target)
+    : Kernel(Library({{"actforge_mlir_kernel", spec}}, target).kernel("actforge_mlir_kernel")) {}
 
 int Kernel::call(const std::vector<const void *> &in, const std::vector<void *> &out,
                  std::int64_t n, const std::vector<float> *params) const {

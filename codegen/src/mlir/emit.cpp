@@ -27,7 +27,7 @@ std::string storage(DType d) {
   switch (d) {
   case DType::F32: return "f32";
   case DType::F16: return "f16";
-  case DType::BF16: return "bf16";
+  case DType::BF16: return "i16"; // bf16 as its bits: x86 without AVX512-BF16 has no bf16 type
   case DType::F64: break;
   }
   throw Error("the MLIR backend computes in f32: f64 kernels are the Halide backend's");
@@ -35,6 +35,53 @@ std::string storage(DType d) {
 
 std::string vec(int lanes, const std::string &element) {
   return lanes > 0 ? "vector<" + std::to_string(lanes) + "x" + element + ">" : element;
+}
+
+std::string zero_of(const std::string &st) { return st == "i16" ? "0" : "0.0"; }
+
+std::string splat(const std::string &literal, int lanes) {
+  return lanes > 0 ? "dense<" + literal + ">" : literal;
+}
+
+/// Lines defining `out` (f32) from `raw` in storage type st: f16 by extf; bf16 bits (i16) as the
+/// high half of an f32.
+std::string widen(const std::string &out, const std::string &raw, const std::string &st, int lanes,
+                  const std::string &ind) {
+  const std::string fv = vec(lanes, "f32");
+  if (st == "f16")
+    return ind + out + " = arith.extf " + raw + " : " + vec(lanes, st) + " to " + fv + "\n";
+  const std::string i32 = vec(lanes, "i32");
+  return ind + out + "_w = arith.extui " + raw + " : " + vec(lanes, "i16") + " to " + i32 + "\n" +
+         ind + out + "_k = arith.constant " + splat("16", lanes) + " : " + i32 + "\n" + ind + out +
+         "_h = arith.shli " + out + "_w, " + out + "_k : " + i32 + "\n" + ind + out +
+         " = arith.bitcast " + out + "_h : " + i32 + " to " + fv + "\n";
+}
+
+/// Lines defining `out` (storage type st) from the f32 `v`, rounded to nearest even: f16 by
+/// truncf; bf16 by adding 0x7fff plus the lowest kept bit to the f32 bits (NaN: 0x7fc0).
+std::string narrow(const std::string &out, const std::string &v, const std::string &st, int lanes,
+                   const std::string &ind) {
+  const std::string fv = vec(lanes, "f32");
+  if (st == "f16")
+    return ind + out + " = arith.truncf " + v + " : " + fv + " to " + vec(lanes, st) + "\n";
+  const std::string i32 = vec(lanes, "i32"), i16 = vec(lanes, "i16"), c = vec(lanes, "i1");
+  auto line = [&](const std::string &name, const std::string &rhs) {
+    return ind + out + name + " = " + rhs + "\n";
+  };
+  return line("_b", "arith.bitcast " + v + " : " + fv + " to " + i32) +
+         line("_16", "arith.constant " + splat("16", lanes) + " : " + i32) +
+         line("_1", "arith.constant " + splat("1", lanes) + " : " + i32) +
+         line("_half", "arith.constant " + splat("32767", lanes) + " : " + i32) +
+         line("_nan", "arith.constant " + splat("32704", lanes) + " : " + i16) +
+         line("_s", "arith.shrui " + out + "_b, " + out + "_16 : " + i32) +
+         line("_l", "arith.andi " + out + "_s, " + out + "_1 : " + i32) +
+         line("_a", "arith.addi " + out + "_half, " + out + "_l : " + i32) +
+         line("_r", "arith.addi " + out + "_b, " + out + "_a : " + i32) +
+         line("_h", "arith.shrui " + out + "_r, " + out + "_16 : " + i32) +
+         line("_t", "arith.trunci " + out + "_h : " + i32 + " to " + i16) +
+         line("_u", "arith.cmpf uno, " + v + ", " + v + " : " + fv) + ind + out +
+         " = arith.select " + out + "_u, " + out + "_nan, " + out +
+         "_t : " + (lanes > 0 ? c + ", " : std::string()) + i16 + "\n";
 }
 
 std::string join(const std::vector<std::string> &items, const std::string &sep = ", ") {
@@ -159,7 +206,7 @@ std::string load_inputs(const Plan &p, const std::string &st, int lanes, const s
     if (st == "f32") {
       values.push_back(raw);
     } else {
-      s += ind + raw + "_f = arith.extf " + raw + " : " + sv + " to " + fv + "\n";
+      s += widen(raw + "_f", raw, st, lanes, ind);
       values.push_back(raw + "_f");
     }
   }
@@ -188,8 +235,7 @@ std::string memref_elementwise(const std::string &name, const Plan &p, const std
     for (std::size_t k = 0; k < p.outputs.size(); ++k) {
       std::string v = vals[k];
       if (st != "f32") {
-        s += ind + group + "_s" + std::to_string(k) + " = arith.truncf " + v + " : " + fv + " to " +
-             sv + "\n";
+        s += narrow(group + "_s" + std::to_string(k), v, st, lanes, ind);
         v = group + "_s" + std::to_string(k);
       }
       s += ind + (masked ? "vector.maskedstore %" + p.outputs[k] + "[" + at + "], %mask, " + v +
@@ -206,7 +252,7 @@ std::string memref_elementwise(const std::string &name, const Plan &p, const std
   s += "    }\n";
   s += "    scf.if %has_tail {\n";
   s += "      %mask = vector.create_mask %tail : " + mask + "\n";
-  s += "      %pass = arith.constant dense<0.0> : " + sv + "\n";
+  s += "      %pass = arith.constant dense<" + zero_of(st) + "> : " + sv + "\n";
   vals.clear();
   s += load_inputs(p, st, lanes, "%full", "m_", true, "      ", vals);
   s += call_element(name, p, vals, params, lanes, "%m_r", "      ");
@@ -241,7 +287,7 @@ std::string memref_param_grad(const std::string &name, const Plan &p, const std:
   s += "      scf.yield " + join(next) + " : " + join(acc_types) + "\n    }\n";
   s += "    %total:" + k + " = scf.if %has_tail -> (" + join(acc_types) + ") {\n";
   s += "      %mask = vector.create_mask %tail : " + mask + "\n";
-  s += "      %pass = arith.constant dense<0.0> : " + vec(lanes, st) + "\n";
+  s += "      %pass = arith.constant dense<" + zero_of(st) + "> : " + vec(lanes, st) + "\n";
   s += "      %zero32 = arith.constant dense<0.0> : " + fv + "\n";
   vals.clear();
   s += load_inputs(p, st, lanes, "%full", "m_", true, "      ", vals);
@@ -261,8 +307,14 @@ std::string memref_param_grad(const std::string &name, const Plan &p, const std:
   for (std::size_t i = 0; i < np; ++i) {
     const std::string id = std::to_string(i);
     s += "    %g" + id + " = vector.reduction <add>, %total#" + id + " : " + dv + " into f64\n";
-    s += "    %g" + id + "_s = arith.truncf %g" + id + " : f64 to " + st + "\n";
-    s += "    memref.store %g" + id + "_s, %" + p.outputs[i] + "[%c0] : memref<?x" + st + ">\n";
+    // f64 -> f32 (-> f16/bf16: arith-expand rounds f32 to bf16 itself; there is no f64 form).
+    s += "    %g" + id + "_f = arith.truncf %g" + id + " : f64 to f32\n";
+    std::string stored = "%g" + id + "_f";
+    if (st != "f32") {
+      s += narrow("%g" + id + "_s", stored, st, 0, "    ");
+      stored = "%g" + id + "_s";
+    }
+    s += "    memref.store " + stored + ", %" + p.outputs[i] + "[%c0] : memref<?x" + st + ">\n";
   }
   return s;
 }
@@ -393,8 +445,7 @@ Module emit_cpu(const KernelSpec &spec, const std::string &name, const Options &
                 Module m) {
   const std::string st = storage(spec.dtype);
   const int lanes = o.lanes;
-  std::string s = header_comment(spec, name) + "module {\n";
-  s += element_function(name, p, m.params, lanes);
+  std::string s = element_function(name, p, m.params, lanes);
   std::vector<std::string> args;
   for (const auto &in : p.inputs)
     args.push_back("%" + in + ": memref<?x" + st + ">");
@@ -416,7 +467,8 @@ Module emit_cpu(const KernelSpec &spec, const std::string &name, const Options &
               : memref_elementwise(name, p, st, m.params, lanes);
   s += "    return\n  }\n";
   if (o.c_abi) s += c_abi(name, p, st, m.params, m.defaults);
-  m.text = s + "}\n";
+  m.functions = s;
+  m.text = header_comment(spec, name) + "module {\n" + s + "}\n";
   m.function = name;
   return m;
 }
@@ -458,7 +510,7 @@ Module emit_gpu(const KernelSpec &spec, const std::string &name, const Plan &p, 
       const std::string raw = "%" + p.inputs[k] + "_raw", v = "%" + p.inputs[k] + "v";
       loads += "        " + (st == "f32" ? v : raw) + " = memref.load %" + p.inputs[k] +
                "[%i] : memref<?x" + st + ">\n";
-      if (st != "f32") loads += "        " + v + " = arith.extf " + raw + " : " + st + " to f32\n";
+      if (st != "f32") loads += widen(v, raw, st, 0, "        ");
       const c::V value{v, c::Ty::F};
       if (p.times_dy && k + 1 == p.inputs.size())
         dy = value;
@@ -479,7 +531,7 @@ Module emit_gpu(const KernelSpec &spec, const std::string &name, const Plan &p, 
   for (std::size_t k = 0; k < outs.size(); ++k) {
     std::string v = outs[k].s;
     if (st != "f32") {
-      s += "        %out" + std::to_string(k) + " = arith.truncf " + v + " : f32 to " + st + "\n";
+      s += narrow("%out" + std::to_string(k), v, st, 0, "        ");
       v = "%out" + std::to_string(k);
     }
     s += "        memref.store " + v + ", %" + p.outputs[k] + "[%i] : memref<?x" + st + ">\n";

@@ -15,7 +15,7 @@ namespace actforge::targets {
 
 TempDir::TempDir() {
   const char *tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/actforge-fpga-XXXXXX";
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/actforge-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw Error("cannot make a temporary directory " + pattern + ": " + std::strerror(errno));
   path_ = pattern;

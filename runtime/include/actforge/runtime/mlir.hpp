@@ -21,12 +21,10 @@ std::string compiler();
 /// Why MLIR kernels cannot be built and run here, or empty.
 std::string problem();
 
-/// A CPU kernel: emitted, compiled by actforge-mlir for `target` (x86-64-avx2, x86-64-avx512 or
-/// host), linked into a shared object by cc and loaded into this process.
+/// A CPU kernel of a Library: its module and C ABI entry.
 class Kernel {
 public:
-  /// Throws actforge::Error (a spec the MLIR backend does not build, no actforge-mlir, a failed
-  /// compilation with its diagnostics).
+  /// A library of this one kernel.
   Kernel(const codegen::KernelSpec &spec, const std::string &target);
   const codegen::mlir::Module &module() const { return module_; }
   /// The C ABI call: `in` and `out` as module().inputs / outputs, n elements, `params` the
@@ -35,9 +33,27 @@ public:
            const std::vector<float> *params) const;
 
 private:
+  friend class Library;
+  Kernel(codegen::mlir::Module module, std::shared_ptr<void> library, void *entry);
   codegen::mlir::Module module_;
   std::shared_ptr<void> library_;
   void *entry_ = nullptr;
+};
+
+/// CPU kernels compiled together: one module, one actforge-mlir compilation for `target`
+/// (x86-64-avx2, x86-64-avx512 or host), linked into a shared object by cc and loaded into this
+/// process. Throws actforge::Error (a spec the MLIR backend does not build, no actforge-mlir, a
+/// failed compilation with its diagnostics).
+class Library {
+public:
+  Library(const std::vector<std::pair<std::string, codegen::KernelSpec>> &kernels,
+          const std::string &target);
+  /// The kernel of that name; throws actforge::Error when there is none.
+  Kernel kernel(const std::string &name) const;
+
+private:
+  std::vector<codegen::mlir::Module> modules_;
+  std::shared_ptr<void> library_;
 };
 
 /// `actforge gen --backend mlir`.

@@ -42,6 +42,8 @@ struct Options {
 
 struct Module {
   std::string text;                 // the .mlir
+  std::string functions;            // text's functions without the module around them (CPU):
+                                    // modules of distinctly named kernels combine into one
   std::string function;             // the C ABI entry (CPU) or the kernel (GPU)
   std::vector<std::string> inputs;  // data arrays in argument order: x[, g][, dy] or y, dy
   std::vector<std::string> outputs; // y | dx[, dg] | d<param>... (one element each)
