@@ -19,6 +19,7 @@ struct Implementation {
 Implementation memcpy_implementation();
 Implementation copy_implementation(); // memcpy_bench.cpp: the copy without non-temporal stores
 Implementation actforge_implementation();
+Implementation mlir_implementation(); // our MLIR backend: serial, 1-thread cases only
 #ifdef ACTFORGE_BENCH_WITH_ONEDNN
 Implementation onednn_implementation();
 #endif

@@ -49,7 +49,7 @@ Grid parse_grid(int &argc, char **argv) {
 
 std::vector<Implementation> implementations() {
   std::vector<Implementation> all = {memcpy_implementation(), copy_implementation(),
-                                     actforge_implementation()};
+                                     actforge_implementation(), mlir_implementation()};
 #ifdef ACTFORGE_BENCH_WITH_ONEDNN
   all.push_back(onednn_implementation());
 #endif

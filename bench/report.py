@@ -6,7 +6,10 @@ by the median GB/s of memcpy of the same bytes, on the same threads, in the same
 is the kernel's slowest and fastest repetition over that same memcpy median, and memcpy's own
 spread is shown beside it. '/copy' divides by the copy loop with ordinary stores instead (no
 non-temporal stores: what a kernel with ordinary stores can reach). Table 2: median
-elements/ns of every implementation, and ours over the best peer.
+elements/ns of every implementation, and ours over the best peer. Ours are 'actforge' (Halide)
+and 'mlir' (the MLIR backend, serial: 1 thread only); the best peer is the best of PEERS. Table 3:
+mlir over actforge per kernel at 1 thread, with mlir's [slowest, fastest] repetition over the
+actforge median.
 
 Usage: report.py RESULTS.json
 """
@@ -14,6 +17,7 @@ import json
 import sys
 from collections import defaultdict
 
+OURS = ["actforge", "mlir"]
 PEERS = ["onednn", "xnnpack", "sleef", "eigen"]
 
 
@@ -69,17 +73,17 @@ def main():
         if k.startswith("impl:"):
             print(f"#   {k[5:]}: {v}")
 
-    ours = [k for k in stats if k[0] == "actforge"]  # in the order of the run
+    ours = [k for k in stats if k[0] in OURS]  # in the order of the run
     print()
     print("Ours against memcpy of the same bytes (median GB/s ratio; [slowest, fastest] repetition)")
-    header = (f"{'kernel':<16}{'n':>10}{'thr':>4}{'elem/ns':>9}{'GB/s':>8}  "
+    header = (f"{'impl':<9}{'kernel':<16}{'n':>10}{'thr':>4}{'elem/ns':>9}{'GB/s':>8}  "
               f"{'/memcpy':>7} {'[min , max ]':<14}{'memcpy GB/s':>12} {'spread':>14}{'/copy':>7}")
     print(header)
     print("-" * len(header))
     for key in ours:
-        _, op, n, t = key
+        impl, op, n, t = key
         s = stats[key]
-        row = f"{op:<16}{n:>10}{t:>4}"
+        row = f"{impl:<9}{op:<16}{n:>10}{t:>4}"
         if "median" not in s:
             print(row + "  " + s.get("error", "no result"))
             continue
@@ -97,7 +101,7 @@ def main():
             row += f"{s['median']['GB/s'] / loop['median']['GB/s']:>7.2f}"
         print(row)
 
-    impls = ["actforge"] + [p for p in PEERS if any(k[0] == p for k in stats)]
+    impls = [i for i in OURS + PEERS if any(k[0] == i for k in stats)]
     print()
     print("Median elements/ns of every implementation (best peer in the last column; * below a "
           "tenth of its 1-thread speed: a stalled thread pool, not counted)")
@@ -105,7 +109,7 @@ def main():
     header += f"{'memcpy':>9}  {'ours/best peer':<18}"
     print(header)
     print("-" * len(header))
-    for key in ours:
+    for key in (k for k in ours if k[0] == "actforge"):
         _, op, n, t = key
         row = f"{op:<16}{n:>10}{t:>4}"
         values = {}
@@ -124,11 +128,32 @@ def main():
                 row += f"{'-':>10}"
         m = stats.get(("memcpy", role_of(op), n, t), {})
         row += f"{m['median']['elem/ns']:>9.3f}" if "median" in m else f"{'-':>9}"
-        peers = {p: v for p, v in values.items() if p != "actforge"}
+        peers = {p: v for p, v in values.items() if p in PEERS}
         if peers and "actforge" in values:
             best = max(peers, key=peers.get)
             row += f"  {values['actforge'] / peers[best]:.2f} ({best})"
         print(row)
+
+    mlir = [k for k in ours if k[0] == "mlir"]
+    if mlir:
+        print()
+        print("mlir (MLIR backend, serial) over actforge (Halide), 1 thread: median GB/s ratio; "
+              "[slowest, fastest] mlir repetition and actforge's own spread over the actforge median")
+        header = (f"{'kernel':<16}{'n':>10}{'actforge':>10}{'mlir':>8}  {'mlir/actforge':>13} "
+                  f"{'[min , max ]':<14}{'actforge spread':>16}")
+        print(header)
+        print("-" * len(header))
+        for _, op, n, t in mlir:
+            s, h = stats[("mlir", op, n, t)], stats.get(("actforge", op, n, t), {})
+            row = f"{op:<16}{n:>10}"
+            if "median" not in s or "median" not in h:
+                print(row + "  " + s.get("error", h.get("error", "no result")))
+                continue
+            base = h["median"]["GB/s"]
+            row += (f"{base:>10.2f}{s['median']['GB/s']:>8.2f}  {s['median']['GB/s'] / base:>13.2f} "
+                    f"[{s['min']['GB/s'] / base:.2f}, {s['max']['GB/s'] / base:.2f}]  "
+                    f"[{h['min']['GB/s'] / base:.2f}, {h['max']['GB/s'] / base:.2f}]")
+            print(row)
 
 
 if __name__ == "__main__":

@@ -479,17 +479,22 @@ Module emit_gpu(const KernelSpec &spec, const std::string &name, const Plan &p, 
     throw Error("the MLIR GPU path builds the elementwise roles; param_grad (a reduction) is "
                 "the Halide CUDA target's");
   const std::string st = storage(spec.dtype);
-  std::vector<std::string> args;
-  for (const auto &in : p.inputs)
-    args.push_back("%" + in + ": memref<?x" + st + ">");
-  for (const auto &out : p.outputs)
-    args.push_back("%" + out + ": memref<?x" + st + ">");
+  // Pointers in, memrefs built from them (the bare pointers are the PTX parameters).
+  std::vector<std::string> args, arrays = p.inputs;
+  arrays.insert(arrays.end(), p.outputs.begin(), p.outputs.end());
+  for (const auto &a : arrays)
+    args.push_back("%" + a + "_ptr: !llvm.ptr");
   args.push_back("%n64: i64");
   for (const auto &param : m.params)
     args.push_back("%pv_" + param + ": f32");
   std::string s = header_comment(spec, name) + "module attributes {gpu.container_module} {\n";
   s += "  gpu.module @" + name + "_gpu {\n";
   s += "    gpu.func @" + name + "(" + join(args) + ") kernel {\n";
+  s += "      %zero_i64 = arith.constant 0 : i64\n      %one_i64 = arith.constant 1 : i64\n";
+  s += "      %undef = llvm.mlir.undef : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x "
+       "i64>)>\n";
+  for (const auto &a : arrays)
+    s += descriptor(a, st, "%n64");
   s += "      %n = arith.index_cast %n64 : i64 to index\n";
   s += "      %bid = gpu.block_id x\n      %bdim = gpu.block_dim x\n";
   s += "      %tid = gpu.thread_id x\n      %gdim = gpu.grid_dim x\n";

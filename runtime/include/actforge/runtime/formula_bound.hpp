@@ -8,6 +8,7 @@
 #include "actforge/ir/expr.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <functional>

@@ -1,0 +1,257 @@
+// Actforge actforge_swish_fwd_f32: forward of f(x) = x * sigmoid(beta * x), beta=1, f32 storage, computed in f32.
+module {
+  func.func private @actforge_swish_fwd_f32_element(%xv: vector<16xf32>, %p_beta: vector<16xf32>) -> (vector<16xf32>) {
+    %t0 = arith.constant dense<0x7F800000> : vector<16xf32>
+    %t1 = arith.constant dense<2147483647> : vector<16xi32>
+    %t2 = arith.bitcast %xv : vector<16xf32> to vector<16xi32>
+    %t3 = arith.andi %t2, %t1 : vector<16xi32>
+    %t4 = arith.bitcast %t3 : vector<16xi32> to vector<16xf32>
+    %t5 = arith.cmpf oeq, %t4, %t0 : vector<16xf32>
+    %t6 = arith.constant dense<0x53800000> : vector<16xf32>
+    %t7 = arith.constant dense<-2147483648> : vector<16xi32>
+    %t8 = arith.bitcast %xv : vector<16xf32> to vector<16xi32>
+    %t9 = arith.andi %t8, %t7 : vector<16xi32>
+    %t10 = arith.constant dense<2147483647> : vector<16xi32>
+    %t11 = arith.bitcast %t6 : vector<16xf32> to vector<16xi32>
+    %t12 = arith.andi %t11, %t10 : vector<16xi32>
+    %t13 = arith.ori %t12, %t9 : vector<16xi32>
+    %t14 = arith.bitcast %t13 : vector<16xi32> to vector<16xf32>
+    %t15 = arith.select %t5, %t14, %xv : vector<16xi1>, vector<16xf32>
+    %t16 = arith.mulf %p_beta, %t15 : vector<16xf32>
+    %t17 = arith.constant dense<0x45800800> : vector<16xf32>
+    %t18 = arith.mulf %p_beta, %t17 : vector<16xf32>
+    %t19 = arith.subf %t18, %p_beta : vector<16xf32>
+    %t20 = arith.subf %t18, %t19 : vector<16xf32>
+    %t21 = arith.subf %p_beta, %t20 : vector<16xf32>
+    %t22 = arith.constant dense<0x45800800> : vector<16xf32>
+    %t23 = arith.mulf %t15, %t22 : vector<16xf32>
+    %t24 = arith.subf %t23, %t15 : vector<16xf32>
+    %t25 = arith.subf %t23, %t24 : vector<16xf32>
+    %t26 = arith.subf %t15, %t25 : vector<16xf32>
+    %t27 = arith.mulf %t21, %t26 : vector<16xf32>
+    %t28 = arith.mulf %t21, %t25 : vector<16xf32>
+    %t29 = arith.mulf %t20, %t26 : vector<16xf32>
+    %t30 = arith.mulf %t20, %t25 : vector<16xf32>
+    %t31 = arith.subf %t30, %t16 : vector<16xf32>
+    %t32 = arith.addf %t31, %t29 : vector<16xf32>
+    %t33 = arith.addf %t32, %t28 : vector<16xf32>
+    %t34 = arith.addf %t33, %t27 : vector<16xf32>
+    %t35 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t36 = arith.constant dense<0x71800000> : vector<16xf32>
+    %t37 = arith.constant dense<2147483647> : vector<16xi32>
+    %t38 = arith.bitcast %t16 : vector<16xf32> to vector<16xi32>
+    %t39 = arith.andi %t38, %t37 : vector<16xi32>
+    %t40 = arith.bitcast %t39 : vector<16xi32> to vector<16xf32>
+    %t41 = arith.cmpf olt, %t40, %t36 : vector<16xf32>
+    %t42 = arith.select %t41, %t34, %t35 : vector<16xi1>, vector<16xf32>
+    %t43 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t44 = arith.constant dense<0x7F800000> : vector<16xf32>
+    %t45 = arith.constant dense<2147483647> : vector<16xi32>
+    %t46 = arith.bitcast %t16 : vector<16xf32> to vector<16xi32>
+    %t47 = arith.andi %t46, %t45 : vector<16xi32>
+    %t48 = arith.bitcast %t47 : vector<16xi32> to vector<16xf32>
+    %t49 = arith.cmpf olt, %t48, %t44 : vector<16xf32>
+    %t50 = arith.select %t49, %t42, %t43 : vector<16xi1>, vector<16xf32>
+    %t51 = arith.negf %t50 : vector<16xf32>
+    %t52 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t53 = arith.cmpf oge, %t16, %t52 : vector<16xf32>
+    %t54 = arith.select %t53, %t50, %t51 : vector<16xi1>, vector<16xf32>
+    %t55 = arith.negf %t54 : vector<16xf32>
+    %t56 = arith.constant dense<2147483647> : vector<16xi32>
+    %t57 = arith.bitcast %t16 : vector<16xf32> to vector<16xi32>
+    %t58 = arith.andi %t57, %t56 : vector<16xi32>
+    %t59 = arith.bitcast %t58 : vector<16xi32> to vector<16xf32>
+    %t60 = arith.negf %t59 : vector<16xf32>
+    %t61 = arith.constant dense<0xC2DC0000> : vector<16xf32>
+    %t62 = arith.constant dense<0x42B20000> : vector<16xf32>
+    %t63 = arith.constant dense<0x42B20000> : vector<16xf32>
+    %t64 = arith.cmpf olt, %t60, %t63 : vector<16xf32>
+    %t65 = arith.select %t64, %t60, %t62 : vector<16xi1>, vector<16xf32>
+    %t66 = arith.constant dense<0xC2DC0000> : vector<16xf32>
+    %t67 = arith.cmpf ogt, %t60, %t66 : vector<16xf32>
+    %t68 = arith.select %t67, %t65, %t61 : vector<16xi1>, vector<16xf32>
+    %t69 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t70 = arith.cmpf oeq, %t68, %t60 : vector<16xf32>
+    %t71 = arith.select %t70, %t55, %t69 : vector<16xi1>, vector<16xf32>
+    %t72 = arith.constant dense<0x4B400000> : vector<16xf32>
+    %t73 = arith.constant dense<0x3FB8AA3B> : vector<16xf32>
+    %t74 = arith.mulf %t68, %t73 : vector<16xf32>
+    %t75 = arith.addf %t74, %t72 : vector<16xf32>
+    %t76 = arith.subf %t75, %t72 : vector<16xf32>
+    %t77 = arith.constant dense<0x3F317200> : vector<16xf32>
+    %t78 = arith.mulf %t76, %t77 : vector<16xf32>
+    %t79 = arith.subf %t68, %t78 : vector<16xf32>
+    %t80 = arith.constant dense<0x35BFBE8E> : vector<16xf32>
+    %t81 = arith.mulf %t76, %t80 : vector<16xf32>
+    %t82 = arith.subf %t81, %t71 : vector<16xf32>
+    %t83 = arith.fptosi %t76 : vector<16xf32> to vector<16xi32>
+    %t84 = arith.subf %t79, %t82 : vector<16xf32>
+    %t85 = arith.constant dense<0x39509527> : vector<16xf32>
+    %t86 = arith.constant dense<0x3AB6A496> : vector<16xf32>
+    %t87 = arith.mulf %t85, %t84 : vector<16xf32>
+    %t88 = arith.addf %t87, %t86 : vector<16xf32>
+    %t89 = arith.constant dense<0x3C08886F> : vector<16xf32>
+    %t90 = arith.mulf %t88, %t84 : vector<16xf32>
+    %t91 = arith.addf %t90, %t89 : vector<16xf32>
+    %t92 = arith.constant dense<0x3D2AAA72> : vector<16xf32>
+    %t93 = arith.mulf %t91, %t84 : vector<16xf32>
+    %t94 = arith.addf %t93, %t92 : vector<16xf32>
+    %t95 = arith.constant dense<0x3E2AAAAB> : vector<16xf32>
+    %t96 = arith.mulf %t94, %t84 : vector<16xf32>
+    %t97 = arith.addf %t96, %t95 : vector<16xf32>
+    %t98 = arith.constant dense<0x3F000000> : vector<16xf32>
+    %t99 = arith.mulf %t97, %t84 : vector<16xf32>
+    %t100 = arith.addf %t99, %t98 : vector<16xf32>
+    %t101 = arith.mulf %t84, %t84 : vector<16xf32>
+    %t102 = arith.mulf %t101, %t100 : vector<16xf32>
+    %t103 = arith.addf %t84, %t102 : vector<16xf32>
+    %t104 = arith.constant dense<0x3F800000> : vector<16xf32>
+    %t105 = arith.addf %t104, %t103 : vector<16xf32>
+    %t106 = arith.constant dense<0xC2340000> : vector<16xf32>
+    %t107 = arith.cmpf olt, %t16, %t106 : vector<16xf32>
+    %t108 = arith.constant dense<0> : vector<16xi32>
+    %t109 = arith.constant dense<64> : vector<16xi32>
+    %t110 = arith.select %t107, %t109, %t108 : vector<16xi1>, vector<16xi32>
+    %t111 = arith.addi %t83, %t110 : vector<16xi32>
+    %t112 = arith.constant dense<1> : vector<16xi32>
+    %t113 = arith.shrsi %t111, %t112 : vector<16xi32>
+    %t114 = arith.subi %t111, %t113 : vector<16xi32>
+    %t115 = arith.constant dense<127> : vector<16xi32>
+    %t116 = arith.addi %t114, %t115 : vector<16xi32>
+    %t117 = arith.constant dense<23> : vector<16xi32>
+    %t118 = arith.shli %t116, %t117 : vector<16xi32>
+    %t119 = arith.bitcast %t118 : vector<16xi32> to vector<16xf32>
+    %t120 = arith.constant dense<127> : vector<16xi32>
+    %t121 = arith.addi %t113, %t120 : vector<16xi32>
+    %t122 = arith.constant dense<23> : vector<16xi32>
+    %t123 = arith.shli %t121, %t122 : vector<16xi32>
+    %t124 = arith.bitcast %t123 : vector<16xi32> to vector<16xf32>
+    %t125 = arith.mulf %t105, %t124 : vector<16xf32>
+    %t126 = arith.mulf %t125, %t119 : vector<16xf32>
+    %t127 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t128 = arith.select %t107, %t127, %t126 : vector<16xi1>, vector<16xf32>
+    %t129 = arith.constant dense<0x3F800000> : vector<16xf32>
+    %t130 = arith.addf %t129, %t128 : vector<16xf32>
+    %t131 = arith.subf %t130, %t129 : vector<16xf32>
+    %t132 = arith.subf %t128, %t131 : vector<16xf32>
+    %t133 = arith.constant dense<0x3F000000> : vector<16xf32>
+    %t134 = arith.mulf %t133, %t128 : vector<16xf32>
+    %t135 = arith.constant dense<0x3F800000> : vector<16xf32>
+    %t136 = arith.subf %t135, %t134 : vector<16xf32>
+    %t137 = arith.constant dense<0x3F800000> : vector<16xf32>
+    %t138 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t139 = arith.cmpf oge, %t16, %t138 : vector<16xf32>
+    %t140 = arith.select %t139, %t137, %t126 : vector<16xi1>, vector<16xf32>
+    %t141 = arith.divf %t140, %t130 : vector<16xf32>
+    %t142 = arith.mulf %t132, %t136 : vector<16xf32>
+    %t143 = arith.mulf %t141, %t142 : vector<16xf32>
+    %t144 = arith.subf %t141, %t143 : vector<16xf32>
+    %t145 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t146 = arith.constant dense<0xC2DC0000> : vector<16xf32>
+    %t147 = arith.cmpf olt, %t16, %t146 : vector<16xf32>
+    %t148 = arith.select %t147, %t145, %t144 : vector<16xi1>, vector<16xf32>
+    %t149 = arith.cmpf une, %t16, %t16 : vector<16xf32>
+    %t150 = arith.select %t149, %t16, %t148 : vector<16xi1>, vector<16xf32>
+    %t151 = arith.constant dense<0x3F800000> : vector<16xf32>
+    %t152 = arith.constant dense<0x1F800000> : vector<16xf32>
+    %t153 = arith.constant dense<0xC2340000> : vector<16xf32>
+    %t154 = arith.cmpf olt, %t16, %t153 : vector<16xf32>
+    %t155 = arith.select %t154, %t152, %t151 : vector<16xi1>, vector<16xf32>
+    %t156 = arith.mulf %t15, %t150 : vector<16xf32>
+    %t157 = arith.mulf %t156, %t155 : vector<16xf32>
+    %t158 = arith.constant dense<2147483647> : vector<16xi32>
+    %t159 = arith.bitcast %t157 : vector<16xf32> to vector<16xi32>
+    %t160 = arith.andi %t159, %t158 : vector<16xi32>
+    %t161 = arith.bitcast %t160 : vector<16xi32> to vector<16xf32>
+    %t162 = arith.constant dense<0x00000000> : vector<16xf32>
+    %t163 = arith.mulf %t157, %t162 : vector<16xf32>
+    %t164 = arith.constant dense<0x21800000> : vector<16xf32>
+    %t165 = arith.cmpf ole, %t161, %t164 : vector<16xf32>
+    %t166 = arith.andi %t5, %t165 : vector<16xi1>
+    %t167 = arith.select %t166, %t163, %t157 : vector<16xi1>, vector<16xf32>
+    %t168 = arith.constant dense<0x7F800000> : vector<16xf32>
+    %t169 = arith.constant dense<-2147483648> : vector<16xi32>
+    %t170 = arith.bitcast %t157 : vector<16xf32> to vector<16xi32>
+    %t171 = arith.andi %t170, %t169 : vector<16xi32>
+    %t172 = arith.constant dense<2147483647> : vector<16xi32>
+    %t173 = arith.bitcast %t168 : vector<16xf32> to vector<16xi32>
+    %t174 = arith.andi %t173, %t172 : vector<16xi32>
+    %t175 = arith.ori %t174, %t171 : vector<16xi32>
+    %t176 = arith.bitcast %t175 : vector<16xi32> to vector<16xf32>
+    %t177 = arith.constant dense<0x4E800000> : vector<16xf32>
+    %t178 = arith.cmpf oge, %t161, %t177 : vector<16xf32>
+    %t179 = arith.andi %t5, %t178 : vector<16xi1>
+    %t180 = arith.select %t179, %t176, %t167 : vector<16xi1>, vector<16xf32>
+    %t181 = arith.cmpf une, %t157, %t157 : vector<16xf32>
+    %t182 = arith.select %t181, %t157, %t180 : vector<16xi1>, vector<16xf32>
+    return %t182 : vector<16xf32>
+  }
+  func.func @actforge_swish_fwd_f32_memref(%x: memref<?xf32>, %y: memref<?xf32>, %arg_beta: f32) {
+    %c0 = arith.constant 0 : index
+    %lanes = arith.constant 16 : index
+    %n = memref.dim %x, %c0 : memref<?xf32>
+    %tail = arith.remui %n, %lanes : index
+    %full = arith.subi %n, %tail : index
+    %has_tail = arith.cmpi ugt, %tail, %c0 : index
+    %pv_beta = vector.broadcast %arg_beta : f32 to vector<16xf32>
+    scf.for %i = %c0 to %full step %lanes {
+      %l_x = vector.load %x[%i] : memref<?xf32>, vector<16xf32>
+      %l_r:1 = func.call @actforge_swish_fwd_f32_element(%l_x, %pv_beta) : (vector<16xf32>, vector<16xf32>) -> (vector<16xf32>)
+      vector.store %l_r#0, %y[%i] : memref<?xf32>, vector<16xf32>
+    }
+    scf.if %has_tail {
+      %mask = vector.create_mask %tail : vector<16xi1>
+      %pass = arith.constant dense<0.0> : vector<16xf32>
+      %m_x = vector.maskedload %x[%full], %mask, %pass : memref<?xf32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+      %m_r:1 = func.call @actforge_swish_fwd_f32_element(%m_x, %pv_beta) : (vector<16xf32>, vector<16xf32>) -> (vector<16xf32>)
+      vector.maskedstore %y[%full], %mask, %m_r#0 : memref<?xf32>, vector<16xi1>, vector<16xf32>
+    }
+    return
+  }
+  func.func @actforge_swish_fwd_f32(%x_ptr: !llvm.ptr, %y_ptr: !llvm.ptr, %n: i64, %p: !llvm.ptr) -> i32 {
+    %null = llvm.mlir.zero : !llvm.ptr
+    %zero_i64 = arith.constant 0 : i64
+    %one_i64 = arith.constant 1 : i64
+    %rc_ok = arith.constant 0 : i32
+    %rc_argument = arith.constant 1 : i32
+    %rc_param = arith.constant 2 : i32
+    %negative = arith.cmpi slt, %n, %zero_i64 : i64
+    %some = arith.cmpi sgt, %n, %zero_i64 : i64
+    %false = arith.constant false
+    %null0 = llvm.icmp "eq" %x_ptr, %null : !llvm.ptr
+    %null0_any = arith.ori %false, %null0 : i1
+    %null1 = llvm.icmp "eq" %y_ptr, %null : !llvm.ptr
+    %null1_any = arith.ori %null0_any, %null1 : i1
+    %null_data = arith.andi %some, %null1_any : i1
+    %bad_size = arith.ori %negative, %null_data : i1
+    %p_null = llvm.icmp "eq" %p, %null : !llvm.ptr
+    %rc_if_param = arith.select %false, %rc_param, %rc_ok : i32
+    %rc = arith.select %bad_size, %rc_argument, %rc_if_param : i32
+    %go = arith.cmpi eq, %rc, %rc_ok : i32
+    scf.if %go {
+      %undef = llvm.mlir.undef : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x_d0 = llvm.insertvalue %x_ptr, %undef[0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x_d1 = llvm.insertvalue %x_ptr, %x_d0[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x_d2 = llvm.insertvalue %zero_i64, %x_d1[2] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x_d3 = llvm.insertvalue %n, %x_d2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x_d4 = llvm.insertvalue %one_i64, %x_d3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %x = builtin.unrealized_conversion_cast %x_d4 : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)> to memref<?xf32>
+      %y_d0 = llvm.insertvalue %y_ptr, %undef[0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %y_d1 = llvm.insertvalue %y_ptr, %y_d0[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %y_d2 = llvm.insertvalue %zero_i64, %y_d1[2] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %y_d3 = llvm.insertvalue %n, %y_d2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %y_d4 = llvm.insertvalue %one_i64, %y_d3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+      %y = builtin.unrealized_conversion_cast %y_d4 : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)> to memref<?xf32>
+      %default0 = arith.constant 0x3F800000 : f32
+      %pv:1 = scf.if %p_null -> (f32) {
+        scf.yield %default0 : f32
+      } else {
+        %field0 = llvm.getelementptr %p[0] : (!llvm.ptr) -> !llvm.ptr, f32
+        %load0 = llvm.load %field0 : !llvm.ptr -> f32
+        scf.yield %load0 : f32
+      }
+      func.call @actforge_swish_fwd_f32_memref(%x, %y, %pv#0) : (memref<?xf32>, memref<?xf32>, f32) -> ()
+    }
+    return %rc : i32
+  }
+}
