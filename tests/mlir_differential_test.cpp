@@ -8,11 +8,14 @@
 //     comparison, sigmoid, tanh, erf, erfc, softplus), forward and backward, on 600 points of
 //     [-12, 12] and special values: ACTFORGE_MLIR_RANDOM=N expressions (default 200),
 //     ACTFORGE_MLIR_SEED=S (default 1).
-// Agreement at a point: the same NaN-ness, and |halide − mlir| ≤ 2·(8 ulp of the reference +
-// the first-order error bound of evaluating the formula node by node in f32), the bound that
-// holds each backend's f32 kernel against the reference (kernel_check). Where that bound is
-// undefined (NaN: the formula is not differentiable at that point in f32, e.g. a log at a
-// rounding of 0) the point is counted, not judged. Skips when actforge-mlir is missing.
+// At each point both backends must be within 8 ulp of the reference plus the first-order error
+// bound of evaluating the formula node by node in f32 (the bound that holds the MLIR kernels in
+// kernel_check), NaN exactly where the reference is: so they agree with it and with each other.
+// Points where that bound is undefined are counted, not judged: a select whose condition's
+// operands lie within their error bounds of each other (either branch may be right), a domain
+// edge (a log at a rounding of 0), and, for gated kernels, an infinite input with an extreme
+// partner (outside the infinity guard's scheme, as in kernel_check). Skips when actforge-mlir
+// is missing.
 #include "actforge/check/numeric.hpp"
 #include "actforge/codegen/kernel_spec.hpp"
 #include "actforge/dsl/catalog.hpp"
@@ -29,9 +32,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <map>
@@ -65,47 +69,99 @@ struct Formula {
   bool times_dy = false;
 };
 
-/// Compares halide and mlir outputs at `x` (and g, dy) for `f`; appends to `t`.
-void judge(const Formula &f, const Params &params, long double x, long double g,
-           long double dy, float a, float b, const std::string &what, Tally &t) {
-  ++t.points;
-  if (std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) ||
-      (std::isnan(a) && std::isnan(b))) {
-    ++t.equal;
-    return;
-  }
-  std::map<std::string, long double, std::less<>> p;
-  for (const auto &[name, v] : params)
-    p[name] = v;
-  const ir::Program program(f.expr);
-  std::vector<long double> in{x, g}, pv;
-  in.resize(static_cast<std::size_t>(std::max(1, program.num_inputs())));
-  for (const auto &info : program.params())
-    pv.push_back(p.at(info.name));
-  long double r = program.eval<long double>(in, pv);
-  runtime::FormulaErrorBound bound(f.expr, p, DType::F32);
-  long double e = bound.at(x, g);
-  if (f.times_dy) {
-    r *= dy;
-    e *= std::fabs(dy);
-  }
-  const long double tolerance = 2 * (8 * ulp_f32(r) + e);
-  if (std::isnan(tolerance)) {
-    ++t.undecided;
-    return;
-  }
-  const bool agree = !std::isnan(a) && !std::isnan(b) &&
-                     (static_cast<long double>(a) == b ||
-                      std::fabs(static_cast<long double>(a) - b) <= tolerance);
-  if (agree) return;
-  if (t.disagreements.size() < 8) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, " at x=%.9Lg g=%.9Lg: halide %.9g, mlir %.9g, reference %.9Lg, "
-                                   "tolerance %.3Lg",
-                  x, g, static_cast<double>(a), static_cast<double>(b), r, tolerance);
-    t.disagreements.push_back(what + buf);
-  }
+/// Whether v is within `tolerance` of the reference r (NaN only where r is NaN). A tolerance
+/// beyond the float range admits anything: the formula may overflow on the way.
+bool near(float v, long double r, long double tolerance) {
+  if (tolerance > FLT_MAX) return true;
+  if (std::isnan(r) || std::isnan(v)) return std::isnan(r) && std::isnan(v);
+  if (std::isinf(r) || std::isinf(v)) return static_cast<long double>(v) == r;
+  return std::fabs(static_cast<long double>(v) - r) <= tolerance;
 }
+
+/// The reference side of one kernel output: the formula, its long-double program (with limits
+/// at ±inf), its f32 error bound, and its plain f32 evaluation.
+class Judge {
+public:
+  Judge(const Formula &f, const Params &params, bool gated)
+      : f_(f), program_(f.expr), gated_(gated), long_params_(to_long(params)),
+        bound_(f.expr, long_params_, DType::F32, true) {
+    for (const auto &info : program_.params()) {
+      pv_.push_back(params.at(info.name));
+      pf_.push_back(static_cast<float>(params.at(info.name)));
+    }
+  }
+
+  /// Judges halide (a) and mlir (b) at x (and g, dy): each within 8 ulp of the reference plus
+  /// the formula's f32 error bound.
+  void operator()(long double x, long double g, long double dy, float a, float b,
+                  const std::string &what, Tally &t) {
+    ++t.points;
+    const bool same = std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) ||
+                      (std::isnan(a) && std::isnan(b));
+    if (same) ++t.equal;
+    const bool infinite_input = std::isinf(x) || (gated_ && std::isinf(g));
+    // A gated kernel at an infinite input with an extreme partner: outside the infinity guard's
+    // scheme (kernel_check's limit_comparable).
+    if (gated_ && infinite_input) {
+      const long double other = std::fabs(std::isinf(x) ? g : x);
+      if ((std::isinf(x) && std::isinf(g)) || (other != 0 && (other < 0x1p-20L || other > 16)))
+        return undecided(t);
+    }
+    std::vector<long double> in{x, g};
+    in.resize(static_cast<std::size_t>(std::max(1, program_.num_inputs())));
+    // NaN in, NaN out (ACTIVATIONS.md); at ±inf the limit (check::reference_value).
+    long double r = std::numeric_limits<long double>::quiet_NaN();
+    if (!std::isnan(x) && !(gated_ && std::isnan(g))) {
+      const bool along_g = gated_ && std::isinf(g);
+      const check::Probe probe{&program_, in, pv_, along_g ? 1 : 0, false};
+      r = check::reference_value(probe, along_g ? g : x);
+    }
+    long double e = bound_.at(x, g);
+    if (f_.times_dy) {
+      r *= dy;
+      e *= std::fabs(dy);
+    }
+    const long double tolerance = 8 * ulp_f32(r) + e;
+    if (std::isnan(r) && !std::isnan(x) && !(gated_ && std::isnan(g))) {
+      // No limit at ±inf, or NaN in exact arithmetic where evaluating in f32 is not NaN (an
+      // intermediate that underflows to 0 before a division, a log or a square root).
+      const std::vector<float> inf32(in.begin(), in.end());
+      if (infinite_input || !std::isnan(program_.eval<float>(inf32, pf_))) return undecided(t);
+    } else if (std::isnan(tolerance)) {
+      return undecided(t); // a branch either evaluation may take, or a domain edge
+    }
+    const bool ok_a = near(a, r, tolerance), ok_b = near(b, r, tolerance);
+    if (ok_a && ok_b) return;
+    // At ±inf both evaluate at ±2^40 (the infinity guard): a slowly varying f (√x, 1/√x,
+    // log x) has not reached its limit there. A limit of the guard, the same in both.
+    if (infinite_input && same) return undecided(t);
+    if (t.disagreements.size() < 8) {
+      char buf[300];
+      std::snprintf(buf, sizeof buf,
+                    " at x=%.9Lg g=%.9Lg: halide %.9g%s, mlir %.9g%s, reference %.9Lg, "
+                    "tolerance %.3Lg",
+                    x, g, static_cast<double>(a), ok_a ? "" : " (off)", static_cast<double>(b),
+                    ok_b ? "" : " (off)", r, tolerance);
+      t.disagreements.push_back(what + buf);
+    }
+  }
+
+private:
+  static std::map<std::string, long double, std::less<>> to_long(const Params &params) {
+    std::map<std::string, long double, std::less<>> p;
+    for (const auto &[name, v] : params)
+      p[name] = v;
+    return p;
+  }
+  static void undecided(Tally &t) { ++t.undecided; }
+  Formula f_;
+  ir::Program program_;
+  bool gated_;
+  std::map<std::string, long double, std::less<>> long_params_; // bound_ keeps a reference
+  runtime::FormulaErrorBound bound_;
+  std::vector<long double> pv_;
+  std::vector<float> pf_;
+};
 
 /// Inputs: `xs` for x; g and dy derived from the index (deterministic, varied).
 struct Sample {
@@ -169,21 +225,24 @@ void compare(const std::string &label, ir::Expr f, Role role, const runtime::mli
   for (const auto &name : mk.module().params)
     pv.push_back(static_cast<float>(params.at(name)));
   ASSERT_EQ(mk.call(in, mout, static_cast<std::int64_t>(n), &pv), 0);
-  for (std::size_t k = 0; k < formulas.size(); ++k)
+  for (std::size_t k = 0; k < formulas.size(); ++k) {
+    Judge judge(formulas[k], params, inputs > 1);
     for (std::size_t i = 0; i < n; ++i) {
-      const long double x = role == Role::BackwardFromOutput
-                                ? static_cast<const float *>(in[0])[i]
-                                : static_cast<long double>(s.x[i]);
-      judge(formulas[k], params, x, s.g[i], s.dy[i], ha[k][i], ma[k][i],
+      const long double x = role == Role::BackwardFromOutput ? static_cast<const float *>(in[0])[i]
+                                                             : static_cast<long double>(s.x[i]);
+      judge(x, s.g[i], s.dy[i], ha[k][i], ma[k][i],
             label + " " + std::string(codegen::to_string(role)) + (k ? "_g" : ""), t);
     }
+  }
 }
 
 std::string skip_reason() { return runtime::mlir::problem(); }
 
 std::vector<float> specials() {
-  return {0.0f,   -0.0f,  1e-30f, -1e-30f, 1e-3f, -1e-3f, 0.5f,  -0.5f, 1.0f,         -1.0f,
-          3.0f,   -3.0f,  20.0f,  -20.0f,  40.0f, -40.0f, 88.0f, -88.0f, 100.0f,       -100.0f,
+  return {0.0f,   -0.0f,  1e-30f, -1e-30f, 1e-3f,
+          -1e-3f, 0.5f,   -0.5f,  1.0f,    -1.0f,
+          3.0f,   -3.0f,  20.0f,  -20.0f,  40.0f,
+          -40.0f, 88.0f,  -88.0f, 100.0f,  -100.0f,
           1e30f,  -1e30f, kInf,   -kInf,   std::numeric_limits<float>::quiet_NaN()};
 }
 
@@ -227,7 +286,7 @@ TEST(MlirDifferential, LibraryActivationsAgreeWithHalide) {
   }
   std::printf("%zu kernels, %ld points: %ld bit-identical, %ld undecided\n", items.size(), points,
               equal, undecided);
-  EXPECT_GT(items.size(), 100u);
+  EXPECT_GT(items.size(), 60u);
 }
 
 /// A random expression of x (and a parameter a = 0.75) of depth ≤ `depth`.
@@ -320,10 +379,10 @@ TEST(MlirDifferential, RandomExpressionsAgree) {
     if (!ir::collect_params(exprs[i]).empty()) params["a"] = 0.75;
     for (Role r : {Role::Forward, Role::Backward}) {
       Tally t;
-      compare("random" + std::to_string(i) + " " + ir::print(exprs[i]), exprs[i], r,
-              library.kernel("random" + std::to_string(i) + "_" +
-                             std::string(codegen::short_name(r))),
-              params, s, t);
+      compare(
+          "random" + std::to_string(i) + " " + ir::print(exprs[i]), exprs[i], r,
+          library.kernel("random" + std::to_string(i) + "_" + std::string(codegen::short_name(r))),
+          params, s, t);
       for (const auto &d : t.disagreements)
         ADD_FAILURE() << d;
       points += t.points;

@@ -213,6 +213,43 @@ private:
     return p(halide::DoubleWord{(*this)(u), Halide::Expr()});
   }
 
+  /// Whether e cannot be NaN unless an input is (a NaN input's result is forced to NaN by the
+  /// pipeline's test): no domain error (log, sqrt of a negative), ∞ − ∞, 0·∞ or 0/0 inside.
+  static bool nan_free(ir::Expr e) {
+    using ir::Kind;
+    switch (e.kind()) {
+    case Kind::Const:
+    case Kind::Input:
+    case Kind::Param: return true;
+    case Kind::Neg:
+    case Kind::Abs:
+    case Kind::Exp:
+    case Kind::Expm1:
+    case Kind::Sigmoid:
+    case Kind::Tanh:
+    case Kind::Erf:
+    case Kind::Erfc:
+    case Kind::Softplus:
+    case Kind::Min:
+    case Kind::Max:
+    case Kind::Select:
+      for (int i = e.kind() == Kind::Select ? 1 : 0; i < e.num_children(); ++i)
+        if (!nan_free(e.child(i))) return false;
+      return true;
+    default: return false;
+    }
+  }
+
+  /// An IEEE comparison: false with a NaN operand (!= true). Halide's simplifier rewrites
+  /// comparisons as if no value were NaN (!(a <= b) as b < a), so where an operand can become NaN
+  /// the test is explicit.
+  Halide::Expr compare(ir::Expr e, const Halide::Expr &c) {
+    if (nan_free(e.child(0)) && nan_free(e.child(1))) return c;
+    const Halide::Expr nan =
+        Halide::is_nan((*this)(e.child(0))) || Halide::is_nan((*this)(e.child(1)));
+    return e.kind() == ir::Kind::Ne ? (c || nan) : (c && !nan);
+  }
+
   Halide::Expr rule(ir::Expr e) {
     using ir::Kind;
     auto a = [&] { return (*this)(e.child(0)); };
@@ -256,12 +293,12 @@ private:
     case Kind::Min: return halide::min_nan(a(), b());
     case Kind::Max: return halide::max_nan(a(), b());
     case Kind::Select: return Halide::select(a(), b(), (*this)(e.child(2)));
-    case Kind::Gt: return a() > b();
-    case Kind::Ge: return a() >= b();
-    case Kind::Lt: return a() < b();
-    case Kind::Le: return a() <= b();
-    case Kind::Eq: return a() == b();
-    case Kind::Ne: return a() != b();
+    case Kind::Gt: return compare(e, a() > b());
+    case Kind::Ge: return compare(e, a() >= b());
+    case Kind::Lt: return compare(e, a() < b());
+    case Kind::Le: return compare(e, a() <= b());
+    case Kind::Eq: return compare(e, a() == b());
+    case Kind::Ne: return compare(e, a() != b());
     case Kind::Sigmoid:
       return primitive(e.child(0), [](const halide::DoubleWord &u) { return halide::sigmoid(u); });
     case Kind::Tanh:

@@ -35,9 +35,11 @@ namespace actforge::runtime {
 class FormulaErrorBound {
 public:
   /// `dtype`: F64, or F32 for kernels that evaluate every formula in f32 (the fpga target).
+  /// `undecided_branches`: a select whose condition compares operands that lie within their
+  /// error bounds of each other (either branch may be taken by an evaluation) has no bound (NaN).
   FormulaErrorBound(ir::Expr e, const std::map<std::string, long double, std::less<>> &params,
-                    codegen::DType dtype = codegen::DType::F64)
-      : params_(params), f32_(dtype == codegen::DType::F32) {
+                    codegen::DType dtype = codegen::DType::F64, bool undecided_branches = false)
+      : params_(params), f32_(dtype == codegen::DType::F32), branches_(undecided_branches) {
     order(e);
   }
 
@@ -74,11 +76,17 @@ private:
 
   long double v(ir::Expr e) const { return val_[index_.at(e)]; }
   long double er(ir::Expr e) const { return err_[index_.at(e)]; }
+  /// The larger error; with undecided_branches NaN wins (an undefined bound stays undefined).
+  long double worst(long double a, long double b) const {
+    if (branches_ && (std::isnan(a) || std::isnan(b)))
+      return std::numeric_limits<long double>::quiet_NaN();
+    return std::max(a, b);
+  }
 
   // A primitive f at a ± ea: the spread of f over the argument's error plus its own ulp.
   template <class F> void primitive(std::size_t i, ir::Expr a, F f) {
     const long double va = v(a), ea = er(a), y = f(va);
-    const long double spread = std::max(std::fabs(f(va + ea) - y), std::fabs(f(va - ea) - y));
+    const long double spread = worst(std::fabs(f(va + ea) - y), std::fabs(f(va - ea) - y));
     val_[i] = y;
     err_[i] = spread + 2 * rounding(y);
   }
@@ -149,12 +157,13 @@ private:
     case Kind::Min:
     case Kind::Max: {
       y = e.kind() == Kind::Min ? sc::min(v(a()), v(b())) : sc::max(v(a()), v(b()));
-      err = std::max(er(a()), er(b()));
+      err = worst(er(a()), er(b()));
       break;
     }
     case Kind::Select:
       y = v(a()) != 0 ? v(b()) : v(e.child(2));
       err = v(a()) != 0 ? er(b()) : er(e.child(2));
+      if (std::isnan(er(a()))) err = er(a());
       break;
     case Kind::Gt: y = v(a()) > v(b()); break;
     case Kind::Ge: y = v(a()) >= v(b()); break;
@@ -163,12 +172,16 @@ private:
     case Kind::Eq: y = v(a()) == v(b()); break;
     case Kind::Ne: y = v(a()) != v(b()); break;
     }
+    if (branches_ && e.is_condition() &&
+        (std::fabs(v(a()) - v(b())) <= er(a()) + er(b()) || std::isnan(er(a()) + er(b()))))
+      err = std::numeric_limits<long double>::quiet_NaN();
     val_[i] = y;
     err_[i] = err;
   }
 
   const std::map<std::string, long double, std::less<>> &params_;
   bool f32_ = false;
+  bool branches_ = false;
   std::vector<ir::Expr> nodes_;
   std::unordered_map<ir::Expr, std::size_t, ir::ExprHash> index_;
   std::vector<long double> val_, err_;
