@@ -123,10 +123,13 @@ public:
     }
     const long double tolerance = 8 * ulp_f32(r) + e;
     if (std::isnan(r) && !std::isnan(x) && !(gated_ && std::isnan(g))) {
-      // No limit at ±inf, or NaN in exact arithmetic where evaluating in f32 is not NaN (an
-      // intermediate that underflows to 0 before a division, a log or a square root).
+      // No limit at ±inf; NaN in exact arithmetic where evaluating in f32 is not NaN (an
+      // intermediate that underflows to 0 before a division, a log or a square root); or both
+      // kernels give the same number: their products let a saturated 0 beat an infinite factor
+      // (0 · log(0) = 0, by design: codegen/halide/primitives.hpp), where IEEE says NaN.
       const std::vector<float> inf32(in.begin(), in.end());
-      if (infinite_input || !std::isnan(program_.eval<float>(inf32, pf_))) return undecided(t);
+      if (infinite_input || !std::isnan(program_.eval<float>(inf32, pf_)) || same)
+        return undecided(t);
     } else if (std::isnan(tolerance)) {
       return undecided(t); // a branch either evaluation may take, or a domain edge
     }

@@ -22,6 +22,9 @@ BUILD_PACKAGES=(
   ninja-build
   libboost1.81-dev # Boost.Hana (header-only)
   libhalide14-0-dev # Halide 14 (LLVM 14): the main code generator
+  libmlir-19-dev # MLIR 19 (LLVM 19): tools/actforge-mlir, the second backend's compiler
+  mlir-19-tools # mlir-opt-19: the emitted .mlir is verified with it (label mlir)
+  llvm-19-dev
   googletest
   libgtest-dev
 )

@@ -847,7 +847,10 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Calla
   const double bound = c.role == Role::Forward ? kForwardUlp : kBackwardUlp;
   std::optional<FormulaErrorBound> f64_bound;
   if (dtype == DType::F64 && !c.piecewise_linear) f64_bound.emplace(c.formula, s.params);
-  if (dtype == DType::F32 && kernel.formula_f32 && !c.piecewise_linear)
+  // Kernels that evaluate node by node in f32 (fpga float, MLIR), for f32 storage and for the
+  // f16/bf16 storage that MLIR kernels compute in f32: the f32 formula bound, plus the rounding
+  // to the storage type (in `allowed` below).
+  if (dtype != DType::F64 && kernel.formula_f32 && !c.piecewise_linear)
     f64_bound.emplace(c.formula, s.params, DType::F32);
   for (std::size_t i = 0; i < n; ++i) {
     const long double xi = a.get(i), gi = gated ? g.get(i) : 0, got = out.get(i);
@@ -892,7 +895,7 @@ Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Calla
           err <= bound || (c.role != Role::Forward && tiny && std::fabs(got - exact) <= abs_ok);
       if (!ok && f64_bound && std::isfinite(xi) && std::isfinite(gi) && !std::isnan(got)) {
         // Within what evaluating the formula in the compute type can guarantee: f64 kernels, and
-        // f32 ones that compute node by node in f32 (see FormulaErrorBound).
+        // those that compute node by node in f32 (see FormulaErrorBound).
         const long double allowed = std::fabs(scale) * f64_bound->at(xi, gi) +
                                     std::ldexp(1.0L, -fm.precision) * std::fabs(exact);
         // An intermediate beyond DBL_MAX makes the bound infinite: then only the overflow of the

@@ -44,17 +44,26 @@ std::string splat(const std::string &literal, int lanes) {
 }
 
 /// Lines defining `out` (f32) from `raw` in storage type st: f16 by extf; bf16 bits (i16) as the
-/// high half of an f32.
+/// high half of an f32. Vectors of bf16 then pass an empty inline asm (no instruction): LLVM 19's
+/// x86 instruction selection for AVX-512 miscompiles our primitives on values whose low 16 bits
+/// it knows are zero (tanh of bf16 came out as garbage; correct with -O0, with AVX2, and behind
+/// this barrier, which hides the known bits).
 std::string widen(const std::string &out, const std::string &raw, const std::string &st, int lanes,
                   const std::string &ind) {
   const std::string fv = vec(lanes, "f32");
   if (st == "f16")
     return ind + out + " = arith.extf " + raw + " : " + vec(lanes, st) + " to " + fv + "\n";
   const std::string i32 = vec(lanes, "i32");
-  return ind + out + "_w = arith.extui " + raw + " : " + vec(lanes, "i16") + " to " + i32 + "\n" +
-         ind + out + "_k = arith.constant " + splat("16", lanes) + " : " + i32 + "\n" + ind + out +
-         "_h = arith.shli " + out + "_w, " + out + "_k : " + i32 + "\n" + ind + out +
-         " = arith.bitcast " + out + "_h : " + i32 + " to " + fv + "\n";
+  const std::string bits = lanes > 0 ? out + "_v" : out;
+  std::string s = ind + out + "_w = arith.extui " + raw + " : " + vec(lanes, "i16") + " to " + i32 +
+                  "\n" + ind + out + "_k = arith.constant " + splat("16", lanes) + " : " + i32 +
+                  "\n" + ind + out + "_h = arith.shli " + out + "_w, " + out + "_k : " + i32 +
+                  "\n" + ind + bits + " = arith.bitcast " + out + "_h : " + i32 + " to " + fv +
+                  "\n";
+  if (lanes > 0)
+    s +=
+        ind + out + " = llvm.inline_asm \"\", \"=v,0\" " + bits + " : (" + fv + ") -> " + fv + "\n";
+  return s;
 }
 
 /// Lines defining `out` (storage type st) from the f32 `v`, rounded to nearest even: f16 by
