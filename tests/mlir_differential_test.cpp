@@ -96,9 +96,10 @@ public:
   void operator()(long double x, long double g, long double dy, float a, float b,
                   const std::string &what, Tally &t) {
     ++t.points;
-    const bool same = std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) ||
-                      (std::isnan(a) && std::isnan(b));
-    if (same) ++t.equal;
+    if (std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) ||
+        (std::isnan(a) && std::isnan(b)))
+      ++t.equal;
+    const bool same = a == b || (std::isnan(a) && std::isnan(b)); // -0 == 0
     const bool infinite_input = std::isinf(x) || (gated_ && std::isinf(g));
     // A gated kernel at an infinite input with an extreme partner: outside the infinity guard's
     // scheme (kernel_check's limit_comparable).
@@ -127,8 +128,9 @@ public:
       // intermediate that underflows to 0 before a division, a log or a square root); or both
       // kernels give the same number: their products let a saturated 0 beat an infinite factor
       // (0 · log(0) = 0, by design: codegen/halide/primitives.hpp), where IEEE says NaN.
+      // Or a pole: the reference beyond the float range one f32 step away (x = 0 in 1/x · ...).
       const std::vector<float> inf32(in.begin(), in.end());
-      if (infinite_input || !std::isnan(program_.eval<float>(inf32, pf_)) || same)
+      if (infinite_input || !std::isnan(program_.eval<float>(inf32, pf_)) || same || pole(in))
         return undecided(t);
     } else if (std::isnan(tolerance)) {
       return undecided(t); // a branch either evaluation may take, or a domain edge
@@ -157,6 +159,15 @@ private:
     return p;
   }
   static void undecided(Tally &t) { ++t.undecided; }
+  bool pole(std::vector<long double> in) const {
+    const float x = static_cast<float>(in[0]);
+    for (float next : {std::nextafter(x, -kInf), std::nextafter(x, kInf)}) {
+      in[0] = next;
+      const long double v = program_.eval<long double>(in, pv_);
+      if (!std::isnan(v) && std::fabs(v) > FLT_MAX) return true;
+    }
+    return false;
+  }
   Formula f_;
   ir::Program program_;
   bool gated_;

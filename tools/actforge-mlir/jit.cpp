@@ -141,7 +141,7 @@ Buffer read_file(const std::string &path) {
   if (!in) throw Error("cannot read " + path);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Buffer buffer(bytes.size());
-  std::memcpy(buffer.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(buffer.data(), bytes.data(), bytes.size()); // empty: no data()
   return buffer;
 }
 

@@ -19,10 +19,11 @@
 //     after p, one element each). p points to the parameters as float fields in name order
 //     (Module::params); NULL takes the defaults. Returns 0, 1 for n < 0 or a NULL array that is
 //     needed, 2 for p == NULL when a parameter has no default.
-// GPU module (Device::Gpu): gpu.module @NAME_gpu { gpu.func @NAME(T *in..., T *out..., i64 n,
-//   f32 params...) kernel }: one element per thread in a grid-stride loop; forward and the two
-//   backward roles. Compiled with the bare-pointer convention, its PTX parameters are exactly
-//   those.
+// GPU module (Device::Gpu): gpu.module @NAME_gpu { gpu.func @NAME(!llvm.ptr in..., !llvm.ptr
+//   out..., i64 n, f32 params...) kernel }: each pointer wrapped in a memref<?xT> of n elements
+//   inside (MLIR 19's bare-pointer convention takes only static shapes), one element per thread
+//   in a grid-stride loop; forward and the two backward roles. Its PTX parameters are exactly
+//   those arguments (.u64 pointers, .u64 n, .f32 parameters).
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
