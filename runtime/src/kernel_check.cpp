@@ -198,7 +198,6 @@ Params kernel_params(const check::Subject &s) {
   return p;
 }
 
-
 std::string fmt(long double v) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.9Lg", v);
@@ -1126,23 +1125,22 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       executor = std::make_unique<JitExecutor>(s, target_name);
     }
   }
+  // A dtype this target or backend does not build: forward and backward records saying why.
+  auto skip = [&](DType dtype, const std::string &why) {
+    for (Role role : {Role::Forward, Role::Backward}) {
+      check::Record r = record(role, 0, dtype);
+      r.status = check::Status::Skip;
+      r.reason = why;
+      out.push_back(r);
+    }
+  };
   for (DType dtype : options.dtypes) {
     if (fpga && s.expr.defined() && runnable && (dtype != DType::F32 || options.fixed_in)) {
-      for (Role role : {Role::Forward, Role::Backward}) {
-        check::Record r = record(role, 0, dtype);
-        r.status = check::Status::Skip;
-        r.reason = "the fpga target computes in f32 or, with --fixed W.F, in fixed point";
-        out.push_back(r);
-      }
+      skip(dtype, "the fpga target computes in f32 or, with --fixed W.F, in fixed point");
       continue;
     }
     if (mlir_backend && s.expr.defined() && runnable && dtype == DType::F64) {
-      for (Role role : {Role::Forward, Role::Backward}) {
-        check::Record r = record(role, 0, dtype);
-        r.status = check::Status::Skip;
-        r.reason = "the MLIR backend computes in f32 (f32, f16, bf16 storage)";
-        out.push_back(r);
-      }
+      skip(dtype, "the MLIR backend computes in f32 (f32, f16, bf16 storage)");
       continue;
     }
     if (!s.expr.defined() || !runnable) {

@@ -74,6 +74,22 @@ std::vector<std::string> split(const std::string &list) {
   return out;
 }
 
+/// --role and --dtype lists, when given, replace the defaults in `roles` / `dtypes`.
+void read_roles(const Args &args, std::vector<codegen::Role> &roles) {
+  if (auto r = args.option("--role")) {
+    roles.clear();
+    for (const auto &s : split(*r))
+      roles.push_back(codegen::parse_role(s));
+  }
+}
+void read_dtypes(const Args &args, std::vector<codegen::DType> &dtypes) {
+  if (auto d = args.option("--dtype")) {
+    dtypes.clear();
+    for (const auto &s : split(*d))
+      dtypes.push_back(codegen::parse_dtype(s));
+  }
+}
+
 int gen_mlir(const Args &args, const aot::Options &options, const std::string &out) {
   runtime::mlir::GenOptions mo;
   mo.activations = options.activations;
@@ -89,19 +105,11 @@ int gen_mlir(const Args &args, const aot::Options &options, const std::string &o
     throw UsageError{"--emit takes mlir, obj or ptx, not '" + mo.emit + "'"};
   if ((mo.emit == "ptx") != (mo.target == "cuda") && mo.emit != "mlir")
     throw UsageError{"--emit ptx goes with --target cuda, --emit obj with a CPU target"};
-  if (auto r = args.option("--role")) {
-    mo.roles.clear();
-    for (const auto &s : split(*r))
-      mo.roles.push_back(codegen::parse_role(s));
-  }
-  if (auto d = args.option("--dtype")) {
-    mo.dtypes.clear();
-    for (const auto &s : split(*d)) {
-      mo.dtypes.push_back(codegen::parse_dtype(s));
-      if (mo.dtypes.back() == codegen::DType::F64)
-        throw UsageError{"--backend mlir computes in f32: f16, bf16 or f32 storage, not f64"};
-    }
-  }
+  read_roles(args, mo.roles);
+  read_dtypes(args, mo.dtypes);
+  for (codegen::DType d : mo.dtypes)
+    if (d == codegen::DType::F64)
+      throw UsageError{"--backend mlir computes in f32: f16, bf16 or f32 storage, not f64"};
   if (auto n = args.option("--name")) mo.prefix = *n;
   const auto files = runtime::mlir::generate(mo, out);
   if (!args.flag("--quiet"))
@@ -159,11 +167,7 @@ int cmd_gen(const std::vector<std::string> &argv) {
         throw UsageError{std::string(o) + " does not apply to --target fpga (flat arrays; f32 "
                                           "or --fixed)"};
     fo.activations = options.activations;
-    if (auto r = args.option("--role")) {
-      fo.roles.clear();
-      for (const auto &s : split(*r))
-        fo.roles.push_back(codegen::parse_role(s));
-    }
+    read_roles(args, fo.roles);
     fo.hls.max_n = int_option(args, "--max-n", 1 << 20, 1, 2147483647);
     if (auto p = args.option("--param")) {
       for (const auto &item : split(*p)) {
@@ -184,16 +188,8 @@ int cmd_gen(const std::vector<std::string> &argv) {
   }
   if (args.option("--max-n") || args.option("--param"))
     throw UsageError{"--max-n and --param go with --target fpga"};
-  if (auto r = args.option("--role")) {
-    options.roles.clear();
-    for (const auto &s : split(*r))
-      options.roles.push_back(codegen::parse_role(s));
-  }
-  if (auto d = args.option("--dtype")) {
-    options.dtypes.clear();
-    for (const auto &s : split(*d))
-      options.dtypes.push_back(codegen::parse_dtype(s));
-  }
+  read_roles(args, options.roles);
+  read_dtypes(args, options.dtypes);
   if (auto l = args.option("--layout")) {
     options.layouts.clear();
     for (const auto &s : split(*l))
