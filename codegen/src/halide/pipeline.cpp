@@ -179,8 +179,9 @@ Halide::Expr element(const Halide::FuncRef &ref, std::size_t k, std::size_t coun
 
 class Builder {
 public:
-  Builder(const KernelSpec &spec, const Schedule &schedule)
-      : spec_(spec), schedule_(schedule), store_(storage_type(spec.dtype)),
+  // estimate > 0: no schedule, estimates over [0, estimate) (build_unscheduled_pipeline).
+  Builder(const KernelSpec &spec, const Schedule &schedule, std::int64_t estimate = 0)
+      : spec_(spec), schedule_(schedule), estimate_(estimate), store_(storage_type(spec.dtype)),
         compute_(compute_type(spec)), inputs_(std::max(1, ir::count_inputs(spec.expr))) {
     p_.layout = spec.layout;
     env_.type = compute_;
@@ -341,6 +342,11 @@ private:
   Halide::FuncRef at(Halide::Func &f) const { return channels() ? f(i_, c_, o_) : f(i_); }
 
   void finish_elementwise(Halide::Func &out) {
+    if (estimate_ > 0) {
+      set_estimates(out);
+      p_.pipeline = Halide::Pipeline(out);
+      return;
+    }
     validate(schedule_);
     if (channels())
       schedule_channels(out);
@@ -364,6 +370,22 @@ private:
     } else {
       out.vectorize(i_, width(), Halide::TailStrategy::GuardWithIf);
     }
+  }
+
+  // What an autoscheduler plans for: flat buffers of estimate_ elements, parameters at their
+  // defaults.
+  void set_estimates(Halide::Func &out) {
+    const int n = static_cast<int>(estimate_);
+    for (auto &b : p_.buffers)
+      b.dim(0).set_estimate(0, n);
+    out.set_estimate(i_, 0, n);
+    std::unordered_map<std::string, double> defaults;
+    for (const auto &info : ir::collect_params(spec_.expr))
+      defaults[info.name] = info.default_value ? static_cast<double>(*info.default_value) : 1.0;
+    for (std::size_t k = 0; k < p_.params_f32.size(); ++k)
+      p_.params_f32[k].set_estimate(static_cast<float>(defaults.at(p_.param_names[k])));
+    for (std::size_t k = 0; k < p_.params_f64.size(); ++k)
+      p_.params_f64[k].set_estimate(defaults.at(p_.param_names[k]));
   }
 
   // Rows of `inner` contiguous elements are vectorised along i; where rows are shorter than a
@@ -428,6 +450,7 @@ private:
 
   const KernelSpec &spec_;
   const Schedule &schedule_;
+  const std::int64_t estimate_;
   const Halide::Type store_, compute_;
   const int inputs_;
   Pipeline p_;
@@ -584,6 +607,21 @@ void Builder::param_grad() {
 Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
   validate(spec);
   return Builder(spec, schedule).build();
+}
+
+Pipeline build_unscheduled_pipeline(const KernelSpec &spec, std::int64_t n_estimate) {
+  validate(spec);
+  if (spec.layout != Layout::Flat)
+    throw Error("an unscheduled pipeline is flat: the channel layout is not supported");
+  if (spec.role == Role::ParamGrad)
+    throw Error("an unscheduled pipeline is elementwise: param_grad (a reduction) is not "
+                "supported");
+  if (n_estimate < 1 || n_estimate > std::numeric_limits<std::int32_t>::max())
+    throw Error("the size estimate of an unscheduled pipeline must be in [1, 2^31), got " +
+                std::to_string(n_estimate));
+  // A CPU schedule: Builder's numerics (f16 as bits, fused products) follow the CPU kernels'.
+  static const Schedule cpu;
+  return Builder(spec, cpu, n_estimate).build();
 }
 
 } // namespace actforge::codegen::halide

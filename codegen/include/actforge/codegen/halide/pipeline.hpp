@@ -34,6 +34,7 @@
 
 #include <Halide.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -88,5 +89,13 @@ struct Pipeline {
 /// Throws actforge::Error for a spec validate() rejects, and for backward_from_output of an
 /// activation without a from-output derivative (dsl/from_output.hpp).
 Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule);
+
+/// The same pipeline as a CPU build_pipeline() (same arguments, guards and numerics) with no
+/// schedule of ours, for Halide's autoschedulers to schedule. Estimates, which they need: every
+/// buffer and output over [0, n_estimate), each scalar parameter at its default (1 where it has
+/// none; Param::set_estimate overrides). Flat layout and the elementwise roles only: throws
+/// actforge::Error for Layout::Channels, for param_grad (its reduction is ours to schedule) and
+/// for n_estimate outside [1, 2^31).
+Pipeline build_unscheduled_pipeline(const KernelSpec &spec, std::int64_t n_estimate);
 
 } // namespace actforge::codegen::halide
