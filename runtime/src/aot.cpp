@@ -8,6 +8,7 @@
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/print.hpp"
+#include "actforge/runtime/tune.hpp"
 #include "actforge/targets/target.hpp"
 #include "actforge/targets/x86.hpp"
 
@@ -165,11 +166,18 @@ std::vector<std::string> generate(const Options &options, const std::string &out
             const int storage_bits = dtype == codegen::DType::F64   ? 64
                                      : dtype == codegen::DType::F32 ? 32
                                                                     : 16;
-            const codegen::Schedule schedule =
+            codegen::Schedule schedule =
                 target.gpu ? codegen::default_gpu_schedule(storage_bits)
                            : codegen::default_schedule(target.vector_bits,
                                                        dtype == codegen::DType::F64 ? 64 : 32);
+            std::string why = "default schedule";
+            if (options.use_tuning_db && layout == codegen::Layout::Flat) {
+              const auto choice = runtime::tune::lookup(a.expr, role, dtype, target.name);
+              if (choice.schedule) schedule = *choice.schedule;
+              why = choice.why;
+            }
             const std::string stem = runtime::kernel_name(a.name, spec, target.name, schedule);
+            if (options.on_schedule) options.on_schedule(stem, why);
             k.targets.push_back(runtime::compile_kernel_object(a.name, spec, schedule, target,
                                                                (dir / (stem + ".o")).string()));
             objects.push_back((dir / (stem + ".o")).string());

@@ -6,6 +6,7 @@
 
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/runtime/tune.hpp"
 #include "actforge/targets/cuda.hpp"
 #include "actforge/targets/x86.hpp"
 
@@ -30,6 +31,7 @@ struct Kernel::Impl {
   std::string name;
   codegen::KernelSpec spec;
   codegen::Schedule schedule;
+  std::string schedule_origin = "given";
   std::string target;
   halide_type_t type;
   int bytes = 4;
@@ -182,18 +184,34 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   std::sort(spec.wrt.begin(), spec.wrt.end());
   const int bits = options.dtype == DType::F64 ? 64 : 32;
   const int storage_bits = options.dtype == DType::F64 ? 64 : options.dtype == DType::F32 ? 32 : 16;
+  std::string origin = "given";
+  std::optional<codegen::Schedule> schedule = options.schedule;
+  if (!schedule) {
+    origin = "default schedule";
+    if (options.use_tuning_db) {
+      runtime::tune::Choice c =
+          runtime::tune::lookup(spec.expr, spec.role, spec.dtype, info.name, options.size_hint);
+      // The database is keyed by flat kernels; a channel layout takes the default.
+      if (spec.layout == Layout::Flat || !c.schedule) {
+        schedule = c.schedule;
+        origin = std::move(c.why);
+      }
+    }
+  }
   Key key{std::move(spec), info.name,
-          options.schedule.value_or(info.gpu ? codegen::default_gpu_schedule(storage_bits)
-                                             : codegen::default_schedule(info.vector_bits, bits)),
+          schedule.value_or(info.gpu ? codegen::default_gpu_schedule(storage_bits)
+                                     : codegen::default_schedule(info.vector_bits, bits)),
           std::move(name)};
   if (key.schedule.gpu() != info.gpu)
     throw Error(std::string("a ") + (info.gpu ? "GPU" : "CPU") + " target needs a " +
                 (info.gpu ? "GPU schedule (gpu_threads > 0)" : "CPU schedule (gpu_threads = 0)"));
   // A GPU kernel asked for with host memory: the same compiled code, its calls copying.
   auto with_memory = [&](std::shared_ptr<const Kernel::Impl> impl) {
-    if (!impl->gpu || options.memory == impl->memory) return Kernel(std::move(impl));
+    const bool same_memory = !impl->gpu || options.memory == impl->memory;
+    if (same_memory && impl->schedule_origin == origin) return Kernel(std::move(impl));
     auto copy = std::make_shared<Kernel::Impl>(*impl);
-    copy->memory = options.memory;
+    if (!same_memory) copy->memory = options.memory;
+    copy->schedule_origin = origin;
     return Kernel(std::move(copy));
   };
   Cache &c = cache();
@@ -228,6 +246,7 @@ Layout Kernel::layout() const { return impl_->spec.layout; }
 const std::string &Kernel::target() const { return impl_->target; }
 Memory Kernel::memory() const { return impl_->memory; }
 const codegen::Schedule &Kernel::schedule() const { return impl_->schedule; }
+const std::string &Kernel::schedule_origin() const { return impl_->schedule_origin; }
 int Kernel::num_inputs() const { return impl_->inputs; }
 int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
 const std::vector<Port> &Kernel::input_ports() const { return impl_->in_ports; }

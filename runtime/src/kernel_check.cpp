@@ -226,9 +226,12 @@ public:
 /// Kernels of this process: jit(), handed host arrays (GPU kernels copy them in and out).
 class JitExecutor final : public Executor {
 public:
-  JitExecutor(const check::Subject &s, std::string target) : s_(s), target_(std::move(target)) {}
+  JitExecutor(const check::Subject &s, std::string target,
+              std::optional<codegen::Schedule> schedule)
+      : s_(s), target_(std::move(target)), schedule_(schedule) {}
   Callable kernel(Role role, DType dtype) override {
-    JitOptions o{role, dtype, target_, std::nullopt};
+    JitOptions o{role, dtype, target_, schedule_};
+    o.use_tuning_db = false;
     o.memory = Memory::Host;
     const Kernel k = jit(s_.expr, o, s_.name);
     Callable c;
@@ -244,6 +247,7 @@ public:
 private:
   const check::Subject &s_;
   std::string target_;
+  std::optional<codegen::Schedule> schedule_;
 };
 
 /// Kernels of a cross target (ARM): one AOT library of every role and dtype the check needs,
@@ -1087,6 +1091,12 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     if (!gated && !fpga && dsl::find_from_output(s.expr))
       cases.push_back({Role::BackwardFromOutput, 0, dsl::derivative_from_output(s.expr), pl});
   }
+  auto wanted = [&](Role role) {
+    return options.roles.empty() ||
+           std::find(options.roles.begin(), options.roles.end(), role) != options.roles.end();
+  };
+  std::erase_if(cases, [&](const Case &c) { return !wanted(c.role); });
+  const bool with_param_grad = wanted(Role::ParamGrad);
   auto record = [&](Role role, int wrt, DType dtype) {
     check::Record r;
     r.activation = s.name;
@@ -1100,7 +1110,8 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     std::vector<Role> roles;
     for (const Case &c : cases)
       if (std::find(roles.begin(), roles.end(), c.role) == roles.end()) roles.push_back(c.role);
-    if (!gated && !ir::collect_params(s.expr).empty()) roles.push_back(Role::ParamGrad);
+    if (!gated && with_param_grad && !ir::collect_params(s.expr).empty())
+      roles.push_back(Role::ParamGrad);
     if (cross_target || mlir_backend) {
       try {
         if (cross_target)
@@ -1122,7 +1133,7 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     } else if (fpga) {
       executor = std::make_unique<FpgaExecutor>(s);
     } else {
-      executor = std::make_unique<JitExecutor>(s, target_name);
+      executor = std::make_unique<JitExecutor>(s, target_name, options.schedule);
     }
   }
   // A dtype this target or backend does not build: forward and backward records saying why.
@@ -1199,7 +1210,7 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
       }
       out.push_back(r);
     }
-    if (!gated && !fpga && !ir::collect_params(s.expr).empty()) {
+    if (!gated && !fpga && with_param_grad && !ir::collect_params(s.expr).empty()) {
       const auto pg = check_param_grad(s, dtype, mlir_backend ? "mlir/" + target_name : target_name,
                                        kinks, *executor);
       out.insert(out.end(), pg.begin(), pg.end());

@@ -28,6 +28,7 @@
 #include "actforge/codegen/kernel_spec.hpp"
 #include "actforge/ir/expr.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,11 @@ struct Options {
   std::vector<std::string> per_channel = {};
   std::string prefix = "actforge";                   // C identifiers and file names start with it
   std::string generator = "actforge::aot::generate"; // named in each file's first line
+  /// Flat kernels take the tuning database's schedule for their target on this CPU where it has
+  /// one (runtime/tune.hpp: the largest size class tuned), else the default.
+  bool use_tuning_db = true;
+  /// Told, per kernel object, which schedule it got and why (`actforge gen --verbose`).
+  std::function<void(const std::string &kernel, const std::string &why)> on_schedule = {};
 };
 
 /// Writes the kernels of `options` into `out_dir` (created if missing):

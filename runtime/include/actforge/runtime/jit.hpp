@@ -71,6 +71,13 @@ struct JitOptions {
   std::vector<std::string> wrt = {};
   /// GPU targets: where every call's arrays live (see Memory).
   Memory memory = Memory::Device;
+  /// With no `schedule`: take the tuning database's schedule for this kernel on this CPU where
+  /// it has one (runtime/tune.hpp; `actforge tune` writes it), else the default.
+  /// Kernel::schedule_origin() says which and why.
+  bool use_tuning_db = true;
+  /// The elements per call the kernel is for, choosing the database's size class (cache, l3,
+  /// dram); 0: the largest class tuned.
+  std::int64_t size_hint = 0;
 };
 
 /// Scalar parameter values by name; a parameter left out takes its default.
@@ -112,6 +119,9 @@ public:
   /// GPU kernels: where calls' arrays live. CPU kernels: Memory::Host.
   Memory memory() const;
   const codegen::Schedule &schedule() const;
+  /// How the schedule was chosen: "given", "tuned schedule v32u4p0 (dram, 2026-11-27, 1.21x the
+  /// default's speed): FILE", or "default schedule (no entry ...)".
+  const std::string &schedule_origin() const;
   int num_inputs() const;  // 1, or 2 for gated activations (x, g)
   int num_outputs() const; // the number of output arrays: output_ports().size()
   /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output), then dy for

@@ -25,6 +25,11 @@ struct KernelCheckOptions {
   std::optional<codegen::hls::FixedFormat> fixed_in, fixed_out;
   std::optional<double> max_error;
   std::optional<int> table_intervals;
+  /// The Halide backend on x86: the schedule to compile (unset: the target's default; the tuning
+  /// database is not consulted, so a check always says which code it measured).
+  std::optional<codegen::Schedule> schedule;
+  /// Only these roles' records (empty: every role). Backward includes backward_g.
+  std::vector<Role> roles;
 };
 
 /// ULP bounds of ACTIVATIONS.md. Piecewise-linear kernels must equal the same formula evaluated
