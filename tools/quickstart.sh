@@ -2,8 +2,9 @@
 # Actforge quickstart for Debian 12 (bookworm): install what is missing, build, run.
 #
 #   bash tools/quickstart.sh main    build, then run the CLI: check every activation against its
-#                                    reference, compile the common activations' f32 kernels for
-#                                    this CPU and measure them, and show swish's derivative
+#                                    reference, `actforge report` (every activation's kernels on
+#                                    every target that runs here: accuracy, speed vs memcpy,
+#                                    tuned vs default), and show swish's derivative
 #   bash tools/quickstart.sh test    build, then run the whole test suite (ctest; its exit code
 #                                    is this script's exit code)
 #   bash tools/quickstart.sh --install-only [PKG...]
@@ -94,15 +95,14 @@ run_step() {
   fi
 }
 
-# The activations whose compiled kernels the main job measures (forward and backward, f32, every
-# 2^10-th float plus the special values): the benchmark's list.
-MAIN_KERNELS=(relu leaky_relu sigmoid tanh gelu gelu_tanh swish elu hardswish mish)
-
+# The main job: the long-double reference of every activation, then `actforge report` (every
+# activation's f32 kernels on every target that runs here against the reference, their speed
+# against memcpy, the tuning database's schedules, relu vs sigmoid), then Swish's derivative.
 mode_main() {
   install_missing "${BUILD_PACKAGES[@]}"
   configure_and_build
   run_step "$BUILD_DIR/bin/actforge" check --all --reference
-  run_step "$BUILD_DIR/bin/actforge" check "${MAIN_KERNELS[@]}" --target host --dtype f32
+  run_step "$BUILD_DIR/bin/actforge" report
   run_step "$BUILD_DIR/bin/actforge" show swish --derivative
 }
 

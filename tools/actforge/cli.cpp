@@ -121,4 +121,31 @@ void read_fpga_options(const Args &a, bool fpga, codegen::hls::Options &o) {
   }
 }
 
+std::vector<std::string> split(const std::string &list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(list.substr(start, comma - start));
+  out.push_back(list.substr(start));
+  for (const auto &s : out)
+    if (s.empty()) throw UsageError{"empty item in the list '" + list + "'"};
+  return out;
+}
+
+/// --role and --dtype lists, when given, replace the defaults in `roles` / `dtypes`.
+void read_roles(const Args &args, std::vector<codegen::Role> &roles) {
+  if (auto r = args.option("--role")) {
+    roles.clear();
+    for (const auto &s : split(*r))
+      roles.push_back(codegen::parse_role(s));
+  }
+}
+void read_dtypes(const Args &args, std::vector<codegen::DType> &dtypes) {
+  if (auto d = args.option("--dtype")) {
+    dtypes.clear();
+    for (const auto &s : split(*d))
+      dtypes.push_back(codegen::parse_dtype(s));
+  }
+}
+
 } // namespace actforge::cli

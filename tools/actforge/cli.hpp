@@ -53,9 +53,17 @@ check::Subject resolve_subject(const std::string &text);
 /// target is fpga; the options are a usage error otherwise.
 void read_fpga_options(const Args &a, bool fpga, codegen::hls::Options &o);
 
+/// A comma-separated list; an empty item is a usage error.
+std::vector<std::string> split(const std::string &list);
+/// --role and --dtype lists, when given, replace the defaults in `roles` / `dtypes`.
+void read_roles(const Args &args, std::vector<codegen::Role> &roles);
+void read_dtypes(const Args &args, std::vector<codegen::DType> &dtypes);
+
 int cmd_list(const std::vector<std::string> &args);
 int cmd_show(const std::vector<std::string> &args);
 int cmd_check(const std::vector<std::string> &args);
 int cmd_gen(const std::vector<std::string> &args);
+int cmd_tune(const std::vector<std::string> &args);
+int cmd_report(const std::vector<std::string> &args);
 
 } // namespace actforge::cli

@@ -61,34 +61,9 @@ of f) is skipped, and the header says so.
   --per-channel P[,P...]  parameters that take C values in the channel layout
   --name PREFIX        the prefix of C names and files (default actforge)
   --quiet              print nothing on success (else the files written)
+  --verbose            say on stderr which schedule each kernel got: the tuning database's
+                       (`actforge tune`; ACTFORGE_TUNING_DB=none ignores it) or the default
 )help";
-
-std::vector<std::string> split(const std::string &list) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
-    out.push_back(list.substr(start, comma - start));
-  out.push_back(list.substr(start));
-  for (const auto &s : out)
-    if (s.empty()) throw UsageError{"empty item in the list '" + list + "'"};
-  return out;
-}
-
-/// --role and --dtype lists, when given, replace the defaults in `roles` / `dtypes`.
-void read_roles(const Args &args, std::vector<codegen::Role> &roles) {
-  if (auto r = args.option("--role")) {
-    roles.clear();
-    for (const auto &s : split(*r))
-      roles.push_back(codegen::parse_role(s));
-  }
-}
-void read_dtypes(const Args &args, std::vector<codegen::DType> &dtypes) {
-  if (auto d = args.option("--dtype")) {
-    dtypes.clear();
-    for (const auto &s : split(*d))
-      dtypes.push_back(codegen::parse_dtype(s));
-  }
-}
 
 int gen_mlir(const Args &args, const aot::Options &options, const std::string &out) {
   runtime::mlir::GenOptions mo;
@@ -121,7 +96,7 @@ int gen_mlir(const Args &args, const aot::Options &options, const std::string &o
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--help", "--quiet"},
+  const Args args(argv, {"--help", "--quiet", "--verbose"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
                    "--fixed", "--max-error", "--table", "--max-n", "--param", "--backend",
                    "--emit"});
@@ -197,6 +172,10 @@ int cmd_gen(const std::vector<std::string> &argv) {
   }
   if (auto p = args.option("--per-channel")) options.per_channel = split(*p);
   if (auto n = args.option("--name")) options.prefix = *n;
+  if (args.flag("--verbose"))
+    options.on_schedule = [](const std::string &kernel, const std::string &why) {
+      std::fprintf(stderr, "%s: %s\n", kernel.c_str(), why.c_str());
+    };
   const auto files = aot::generate(options, *out);
   if (!args.flag("--quiet"))
     for (const auto &f : files)

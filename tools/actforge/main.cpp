@@ -19,6 +19,8 @@ commands:
   show     an activation or expression, its parameters, kinks and derivatives
   check    symbolic derivatives against numeric ones, kink conventions, golden values
   gen      kernels ahead of time: objects, a C header and wrappers with a registry
+  tune     measured schedule search on this machine, written to the tuning database
+  report   the main job: correctness, speed and tuning of every activation on every target here
 
 Run 'actforge <command> --help' for a command's options.
 Exit codes: 0 all passed, 1 a check failed, 2 bad usage or bad input.
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
     if (command == "show") return cmd_show(args);
     if (command == "check") return cmd_check(args);
     if (command == "gen") return cmd_gen(args);
+    if (command == "tune") return cmd_tune(args);
+    if (command == "report") return cmd_report(args);
     std::fprintf(stderr, "actforge: unknown command '%s'\n\n%s", command.c_str(), kHelp);
     return kUsage;
   } catch (const UsageError &e) {
