@@ -19,8 +19,9 @@ namespace actforge::bench {
 
 /// The activations of the benchmark (ACTIVATIONS.md names), with the library defaults
 /// of their parameters; every peer is configured with the same values.
-inline constexpr std::array<std::string_view, 9> kActivations = {
-    "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "swish", "elu", "hardswish"};
+inline constexpr std::array<std::string_view, 10> kActivations = {
+    "relu",      "leaky_relu", "sigmoid", "tanh",      "gelu",
+    "gelu_tanh", "swish",      "elu",     "hardswish", "mish"};
 inline constexpr float kLeakyReluAlpha = 0.01f;
 inline constexpr float kEluAlpha = 1.0f;
 inline constexpr float kSwishBeta = 1.0f;
@@ -30,8 +31,8 @@ inline constexpr std::array<Direction, 2> kDirections = {Direction::Forward, Dir
 
 /// The grid every implementation is measured on.
 struct Grid {
-  std::vector<std::int64_t> sizes = {16384, 67108864};
-  std::vector<int> threads; // 1 and all hardware threads
+  std::vector<std::int64_t> sizes = {16384, 1048576, 67108864}; // 16 Ki, 1 Mi, 64 Mi
+  std::vector<int> threads;                                     // 1 and all hardware threads
 };
 const Grid &grid();
 void set_grid(Grid g);

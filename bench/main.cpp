@@ -1,6 +1,6 @@
 // actforge_bench: our x86 kernels beside memcpy of the same bytes and the peers found at
 // configure time, in one run. Google Benchmark's flags apply; ours:
-//   --actforge_sizes=16384,67108864   the sizes n (default: the two)
+//   --actforge_sizes=16384,1048576,67108864   the sizes n (default: the three)
 // The grid is every size x {1 thread, all hardware threads}; see bench/README.md.
 #include "bench_common.hpp"
 #include "implementations.hpp"
@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -50,23 +51,23 @@ Grid parse_grid(int &argc, char **argv) {
 std::vector<Implementation> implementations() {
   std::vector<Implementation> all = {memcpy_implementation(), copy_implementation(),
                                      actforge_implementation(), mlir_implementation()};
-#ifdef ACTFORGE_BENCH_WITH_ONEDNN
-  all.push_back(onednn_implementation());
-#endif
-  // Sleef and Eigen loops are compiled for x86-64-v4 (AVX-512): not one instruction of theirs
-  // may run on a CPU without it.
-  const bool v4 = __builtin_cpu_supports("x86-64-v4");
-#ifdef ACTFORGE_BENCH_WITH_SLEEF
-  if (v4) all.push_back(sleef_implementation());
-#endif
-#ifdef ACTFORGE_BENCH_WITH_EIGEN
-  if (v4) all.push_back(eigen_implementation());
-#endif
-#ifdef ACTFORGE_BENCH_WITH_XNNPACK
-  all.push_back(xnnpack_implementation());
-#endif
-  if (!v4) std::cerr << "actforge_bench: no AVX-512 (x86-64-v4): Sleef and Eigen skipped\n";
+  std::vector<std::string> skipped;
+  for (const Peer &p : peers(&skipped))
+    all.push_back(peer_implementation(p));
+  for (const std::string &why : skipped)
+    std::cerr << "actforge_bench: " << why << ": skipped\n";
   return all;
+}
+
+// /proc/cpuinfo's model name ("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"), or "unknown".
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.starts_with("model name"))
+      if (const auto start = line.find_first_not_of(" \t", line.find(':') + 1);
+          start != std::string::npos)
+        return line.substr(start);
+  return "unknown";
 }
 
 } // namespace
@@ -83,6 +84,7 @@ int main(int argc, char **argv) {
 
     const std::vector<Implementation> impls = implementations();
     benchmark::AddCustomContext("actforge_threads", all_threads);
+    benchmark::AddCustomContext("cpu_model", cpu_model());
     for (const Implementation &impl : impls)
       benchmark::AddCustomContext(std::string("impl:") + impl.name, impl.describe());
     for (const std::int64_t n : grid().sizes)

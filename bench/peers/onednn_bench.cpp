@@ -1,7 +1,9 @@
 // Peer: oneDNN's JIT eltwise primitives, forward (training) and backward from the source, f32,
-// a flat tensor of n elements. Its OpenMP runtime gets the case's thread count.
-#include "bench_common.hpp"
-#include "implementations.hpp"
+// a flat tensor of n elements, created once per case and executed repeatedly. oneDNN 2.6 has
+// all ten activations in both directions (gelu_erf, gelu_tanh, swish, hardswish and mish
+// included). Its OpenMP runtime gets the case's thread count.
+#include "actforge/error.hpp"
+#include "peers/peer.hpp"
 
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -25,62 +27,58 @@ std::optional<Eltwise> eltwise(std::string_view activation) {
   if (activation == "tanh") return Eltwise{algorithm::eltwise_tanh};
   if (activation == "gelu") return Eltwise{algorithm::eltwise_gelu_erf};
   if (activation == "gelu_tanh") return Eltwise{algorithm::eltwise_gelu_tanh};
-  if (activation == "swish") return Eltwise{algorithm::eltwise_swish, kSwishBeta};
+  if (activation == "swish") return Eltwise{algorithm::eltwise_swish, kSwishBeta}; // alpha: β
   if (activation == "elu") return Eltwise{algorithm::eltwise_elu, kEluAlpha};
   if (activation == "hardswish") return Eltwise{algorithm::eltwise_hardswish};
+  if (activation == "mish") return Eltwise{algorithm::eltwise_mish};
   return std::nullopt;
 }
 
-void run(benchmark::State &state, const Case &c) {
+Prepared prepare(std::string_view activation, Direction d, const Io &io, int threads) {
   try {
-    omp_set_num_threads(c.threads);
-    const Eltwise e = *eltwise(c.activation);
-    const Arrays &a = arrays(c.n);
+    omp_set_num_threads(threads);
+    const Eltwise e = *eltwise(activation);
     dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(engine);
-    const dnnl::memory::desc md({c.n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
-    dnnl::memory x(md, engine, const_cast<float *>(a.x));
-    dnnl::memory dy(md, engine, const_cast<float *>(a.dy));
-    dnnl::memory out(md, engine, a.out);
+    const dnnl::memory::desc md({io.n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    dnnl::memory x(md, engine, const_cast<float *>(io.x));
+    dnnl::memory out(md, engine, io.out);
     const dnnl::eltwise_forward::primitive_desc fwd(
         {dnnl::prop_kind::forward_training, e.algorithm, md, e.alpha, e.beta}, engine);
-    if (c.direction == Direction::Forward) {
-      state.SetLabel(fwd.impl_info_str());
+    if (d == Direction::Forward) {
       const dnnl::eltwise_forward prim(fwd);
-      for (auto _ : state) {
-        prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
-        stream.wait();
-      }
-    } else {
-      const dnnl::eltwise_backward::primitive_desc bwd({e.algorithm, md, md, e.alpha, e.beta},
-                                                       engine, fwd);
-      state.SetLabel(bwd.impl_info_str());
-      const dnnl::eltwise_backward prim(bwd);
-      for (auto _ : state) {
-        prim.execute(stream,
-                     {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, out}});
-        stream.wait();
-      }
+      return {[=]() mutable {
+                prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
+                stream.wait();
+              },
+              fwd.impl_info_str()};
     }
+    dnnl::memory dy(md, engine, const_cast<float *>(io.dy));
+    const dnnl::eltwise_backward::primitive_desc bwd({e.algorithm, md, md, e.alpha, e.beta}, engine,
+                                                     fwd);
+    const dnnl::eltwise_backward prim(bwd);
+    return {[=]() mutable {
+              prim.execute(stream,
+                           {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, out}});
+              stream.wait();
+            },
+            bwd.impl_info_str()};
   } catch (const dnnl::error &err) {
-    state.SkipWithError(err.what());
+    throw Error(std::string("oneDNN: ") + err.what());
   }
 }
 
 } // namespace
 
-Implementation onednn_implementation() {
+Peer onednn_peer() {
   return {"onednn",
           [] {
             const dnnl_version_t *v = dnnl_version();
             return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                    std::to_string(v->patch) + " (OpenMP), eltwise forward_training/backward";
           },
-          [](std::int64_t n, int threads) {
-            for (const std::string_view act : kActivations)
-              for (const Direction d : kDirections)
-                if (eltwise(act)) register_case("onednn", {act, d, n, threads}, run);
-          }};
+          [](std::string_view activation, Direction) { return eltwise(activation).has_value(); },
+          prepare};
 }
 
 } // namespace actforge::bench

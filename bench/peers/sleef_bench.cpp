@@ -1,122 +1,130 @@
-// Peer: loops over Sleef's 1-ULP AVX-512 functions (expf, expm1f, tanhf, erff), building the
-// activations the way a hand-written library would: sigmoid as 1/(1+e^-x), gelu through erf,
-// gelu_tanh through tanh. Compiled for x86-64-v4; main() registers it only where the CPU has it.
-#include "bench_common.hpp"
-#include "implementations.hpp"
+// Peer: loops over Sleef's 1-ULP (u10) vector functions (expf, expm1f, tanhf, erff, log1pf):
+// AVX-512 (Sleef_*f16_u10avx512f) where the CPU has AVX-512F, else AVX2 (Sleef_*f8_u10avx2).
+// This file is compiled with the default target flags; the loops of each instruction set are
+// compiled for it alone (#pragma GCC target), so no AVX-512 instruction sits in code every CPU
+// runs. The formulas are in sleef_loops.inc, included once per instruction set.
+#include "actforge/error.hpp"
+#include "peers/peer.hpp"
 #include "thread_pool.hpp"
 
 #include <immintrin.h>
+// sleef.h gives the version and CONST, and declares an instruction set's functions only where
+// the whole file targets it: the ones used are declared below as sleef.h writes them.
 #include <sleef.h>
 
-#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 namespace actforge::bench {
 namespace {
 
-using V = __m512;
-
-V splat(float v) { return _mm512_set1_ps(v); }
-V sigmoid(V x) {
-  const V e = Sleef_expf16_u10(_mm512_sub_ps(_mm512_setzero_ps(), x));
-  return _mm512_div_ps(splat(1.0f), _mm512_add_ps(splat(1.0f), e));
-}
-V positive(V x, V if_positive, V otherwise) {
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), otherwise,
-                              if_positive);
-}
-V half_one_plus(V v) { return _mm512_mul_ps(splat(0.5f), _mm512_add_ps(splat(1.0f), v)); }
-
-// Φ(x) = (1 + erf(x/√2))/2.
-V normal_cdf(V x) { return half_one_plus(Sleef_erff16_u10(_mm512_mul_ps(x, splat(M_SQRT1_2)))); }
-
-V fwd_sigmoid(V x, V) { return sigmoid(x); }
-V fwd_tanh(V x, V) { return Sleef_tanhf16_u10(x); }
-V fwd_gelu(V x, V) { return _mm512_mul_ps(x, normal_cdf(x)); }
-V fwd_gelu_tanh(V x, V) {
-  const V x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-  const V u = _mm512_mul_ps(splat(0.7978845608028654f), _mm512_fmadd_ps(splat(0.044715f), x3, x));
-  return _mm512_mul_ps(x, half_one_plus(Sleef_tanhf16_u10(u)));
-}
-V fwd_swish(V x, V) { return _mm512_mul_ps(x, sigmoid(_mm512_mul_ps(splat(kSwishBeta), x))); }
-V fwd_elu(V x, V) { return positive(x, x, _mm512_mul_ps(splat(kEluAlpha), Sleef_expm1f16_u10(x))); }
-
-V bwd_sigmoid(V x, V dy) {
-  const V s = sigmoid(x);
-  return _mm512_mul_ps(dy, _mm512_mul_ps(s, _mm512_sub_ps(splat(1.0f), s)));
-}
-V bwd_tanh(V x, V dy) {
-  const V t = Sleef_tanhf16_u10(x);
-  return _mm512_mul_ps(dy, _mm512_fnmadd_ps(t, t, splat(1.0f)));
-}
-V bwd_gelu(V x, V dy) {
-  // Φ(x) + x·φ(x), φ(x) = e^(-x²/2)/√(2π).
-  const V phi = _mm512_mul_ps(splat(0.3989422804014327f),
-                              Sleef_expf16_u10(_mm512_mul_ps(splat(-0.5f), _mm512_mul_ps(x, x))));
-  return _mm512_mul_ps(dy, _mm512_fmadd_ps(x, phi, normal_cdf(x)));
-}
-V bwd_swish(V x, V dy) {
-  const V s = sigmoid(_mm512_mul_ps(splat(kSwishBeta), x));
-  const V ds = _mm512_mul_ps(s, _mm512_sub_ps(splat(1.0f), s));
-  return _mm512_mul_ps(dy, _mm512_fmadd_ps(_mm512_mul_ps(splat(kSwishBeta), x), ds, s));
-}
-V bwd_elu(V x, V dy) {
-  return positive(x, dy, _mm512_mul_ps(dy, _mm512_mul_ps(splat(kEluAlpha), Sleef_expf16_u10(x))));
-}
-
-using Fn = V (*)(V x, V dy);
-struct Loop {
+using Loop = void (*)(const float *x, const float *dy, float *out, std::int64_t n);
+struct Loops {
   std::string_view activation;
-  Direction direction;
-  Fn fn;
-};
-constexpr Loop kLoops[] = {
-    {"sigmoid", Direction::Forward, fwd_sigmoid},  {"tanh", Direction::Forward, fwd_tanh},
-    {"gelu", Direction::Forward, fwd_gelu},        {"gelu_tanh", Direction::Forward, fwd_gelu_tanh},
-    {"swish", Direction::Forward, fwd_swish},      {"elu", Direction::Forward, fwd_elu},
-    {"sigmoid", Direction::Backward, bwd_sigmoid}, {"tanh", Direction::Backward, bwd_tanh},
-    {"gelu", Direction::Backward, bwd_gelu},       {"swish", Direction::Backward, bwd_swish},
-    {"elu", Direction::Backward, bwd_elu},
+  Loop forward, backward;
 };
 
-// y[i] = fn(x[i], dy[i]) over [begin, end); the tail is one masked vector.
-void apply(Fn fn, const float *x, const float *dy, float *y, std::int64_t begin, std::int64_t end) {
-  std::int64_t i = begin;
-  for (; i + 16 <= end; i += 16)
-    _mm512_storeu_ps(y + i, fn(_mm512_loadu_ps(x + i), dy ? _mm512_loadu_ps(dy + i) : V{}));
-  if (i < end) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (end - i)) - 1);
-    const V vx = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(y + i, m, fn(vx, dy ? _mm512_maskz_loadu_ps(m, dy + i) : V{}));
-  }
+template <std::size_t N> constexpr bool in_suite_order(const Loops (&loops)[N]) {
+  if (N != kActivations.size()) return false;
+  for (std::size_t i = 0; i < N; ++i)
+    if (loops[i].activation != kActivations[i]) return false;
+  return true;
 }
 
-void run(benchmark::State &state, const Case &c, Fn fn) {
-  const Arrays &a = arrays(c.n);
-  const float *dy = c.direction == Direction::Backward ? a.dy : nullptr;
-  for (auto _ : state) {
-    parallel_for(c.threads, c.n, [&](std::int64_t begin, std::int64_t end) {
-      apply(fn, a.x, dy, a.out, begin, end);
-    });
-    benchmark::ClobberMemory();
-  }
+} // namespace
+} // namespace actforge::bench
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+extern "C" {
+CONST __m256 Sleef_expf8_u10avx2(__m256);
+CONST __m256 Sleef_expm1f8_u10avx2(__m256);
+CONST __m256 Sleef_tanhf8_u10avx2(__m256);
+CONST __m256 Sleef_erff8_u10avx2(__m256);
+CONST __m256 Sleef_log1pf8_u10avx2(__m256);
+}
+namespace actforge::bench::sleef_avx2 {
+namespace {
+using V = __m256;
+constexpr std::int64_t kLanes = 8;
+V exp_(V x) { return Sleef_expf8_u10avx2(x); }
+V expm1_(V x) { return Sleef_expm1f8_u10avx2(x); }
+V tanh_(V x) { return Sleef_tanhf8_u10avx2(x); }
+V erf_(V x) { return Sleef_erff8_u10avx2(x); }
+V log1p_(V x) { return Sleef_log1pf8_u10avx2(x); }
+#include "peers/sleef_loops.inc"
+} // namespace
+} // namespace actforge::bench::sleef_avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+extern "C" {
+CONST __m512 Sleef_expf16_u10avx512f(__m512);
+CONST __m512 Sleef_expm1f16_u10avx512f(__m512);
+CONST __m512 Sleef_tanhf16_u10avx512f(__m512);
+CONST __m512 Sleef_erff16_u10avx512f(__m512);
+CONST __m512 Sleef_log1pf16_u10avx512f(__m512);
+}
+namespace actforge::bench::sleef_avx512 {
+namespace {
+using V = __m512;
+constexpr std::int64_t kLanes = 16;
+V exp_(V x) { return Sleef_expf16_u10avx512f(x); }
+V expm1_(V x) { return Sleef_expm1f16_u10avx512f(x); }
+V tanh_(V x) { return Sleef_tanhf16_u10avx512f(x); }
+V erf_(V x) { return Sleef_erff16_u10avx512f(x); }
+V log1p_(V x) { return Sleef_log1pf16_u10avx512f(x); }
+#include "peers/sleef_loops.inc"
+} // namespace
+} // namespace actforge::bench::sleef_avx512
+#pragma GCC pop_options
+
+namespace actforge::bench {
+namespace {
+
+static_assert(in_suite_order(sleef_avx2::kLoops) && in_suite_order(sleef_avx512::kLoops),
+              "sleef_loops.inc: one row per activation, in the order of kActivations");
+
+// ACTFORGE_BENCH_SLEEF=avx2 takes the AVX2 loops on an AVX-512 CPU too (to check them).
+bool has_avx512() {
+  const char *isa = std::getenv("ACTFORGE_BENCH_SLEEF");
+  if (isa && std::string_view(isa) == "avx2") return false;
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+
+Loop loop_of(std::string_view activation, Direction d) {
+  const Loops *table = has_avx512() ? sleef_avx512::kLoops : sleef_avx2::kLoops;
+  for (std::size_t i = 0; i < kActivations.size(); ++i)
+    if (table[i].activation == activation)
+      return d == Direction::Forward ? table[i].forward : table[i].backward;
+  return nullptr;
 }
 
 } // namespace
 
-Implementation sleef_implementation() {
-  return {"sleef",
-          [] {
-            return "Sleef " + std::to_string(SLEEF_VERSION_MAJOR) + "." +
-                   std::to_string(SLEEF_VERSION_MINOR) + "." +
-                   std::to_string(SLEEF_VERSION_PATCHLEVEL) + " u10 AVX-512 loops";
-          },
-          [](std::int64_t n, int threads) {
-            for (const Loop &l : kLoops) {
-              const Fn fn = l.fn;
-              register_case("sleef", {l.activation, l.direction, n, threads},
-                            [fn](benchmark::State &s, const Case &c) { run(s, c, fn); });
-            }
-          }};
+Peer sleef_peer() {
+  return {
+      "sleef",
+      [] {
+        return "Sleef " + std::to_string(SLEEF_VERSION_MAJOR) + "." +
+               std::to_string(SLEEF_VERSION_MINOR) + "." +
+               std::to_string(SLEEF_VERSION_PATCHLEVEL) + " u10 loops, " +
+               (has_avx512() ? "AVX-512 (Sleef_*f16_u10avx512f)" : "AVX2 (Sleef_*f8_u10avx2)") +
+               "; more than one thread: one part per thread";
+      },
+      [](std::string_view activation, Direction d) { return loop_of(activation, d) != nullptr; },
+      [](std::string_view activation, Direction d, const Io &io, int threads) {
+        const Loop loop = loop_of(activation, d);
+        const float *dy = d == Direction::Backward ? io.dy : nullptr;
+        return Prepared{[loop, io, dy, threads] {
+                          parallel_for(threads, io.n, [&](std::int64_t b, std::int64_t e) {
+                            loop(io.x + b, dy ? dy + b : nullptr, io.out + b, e - b);
+                          });
+                        },
+                        has_avx512() ? "avx512f u10" : "avx2 u10"};
+      }};
 }
 
 } // namespace actforge::bench

@@ -1,12 +1,16 @@
-// Peer: XNNPACK's f32 unary operators (Debian's 2022 snapshot: forward only, no tanh or GELU),
-// a flat batch of n elements, on a pthreadpool of the case's thread count.
-#include "bench_common.hpp"
-#include "implementations.hpp"
+// Peer: XNNPACK's f32 unary operators, a flat batch of n elements, on a pthreadpool of the case's
+// thread count. Debian's 2022 snapshot has relu (clamp), leaky_relu, sigmoid, elu and hardswish;
+// it has no tanh, GELU, swish or mish operator and no backward operator at all (XNNPACK is an
+// inference library).
+#include "actforge/error.hpp"
+#include "peers/peer.hpp"
 
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include <limits>
+#include <memory>
+#include <string>
 
 namespace actforge::bench {
 namespace {
@@ -49,38 +53,46 @@ constexpr Operator kOperators[] = {
      }},
 };
 
-void run(benchmark::State &state, const Case &c, const Operator &o) {
-  const Arrays &a = arrays(c.n);
-  pthreadpool_t pool =
-      c.threads > 1 ? pthreadpool_create(static_cast<std::size_t>(c.threads)) : nullptr;
-  xnn_operator_t op = nullptr;
-  if (o.create(&op) != xnn_status_success ||
-      o.setup(op, c.n, a.x, a.out, pool) != xnn_status_success) {
-    state.SkipWithError("XNNPACK: cannot create or set up the operator");
-  } else {
-    for (auto _ : state) {
-      xnn_run_operator(op, pool);
-      benchmark::ClobberMemory();
-    }
-  }
-  if (op) xnn_delete_operator(op);
-  if (pool) pthreadpool_destroy(pool);
+Prepared prepare(std::string_view activation, Direction, const Io &io, int threads) {
+  const Operator *o = nullptr;
+  for (const Operator &candidate : kOperators)
+    if (candidate.activation == activation) o = &candidate;
+  // The pool and the operator live as long as the call (the last copy deletes them).
+  std::shared_ptr<pthreadpool> pool(
+      threads > 1 ? pthreadpool_create(static_cast<std::size_t>(threads)) : nullptr,
+      [](pthreadpool_t p) {
+        if (p) pthreadpool_destroy(p);
+      });
+  xnn_operator_t raw = nullptr;
+  const xnn_status created = o->create(&raw);
+  std::shared_ptr<xnn_operator> op(raw, [](xnn_operator_t p) {
+    if (p) xnn_delete_operator(p);
+  });
+  const xnn_status status =
+      created != xnn_status_success ? created : o->setup(op.get(), io.n, io.x, io.out, pool.get());
+  if (status != xnn_status_success)
+    throw Error("XNNPACK: cannot create or set up the " + std::string(activation) +
+                " operator (xnn_status " + std::to_string(static_cast<int>(status)) +
+                "; was xnn_initialize successful?)");
+  return {[op, pool] { xnn_run_operator(op.get(), pool.get()); }, "f32 nc operator"};
 }
 
 } // namespace
 
-Implementation xnnpack_implementation() {
+Peer xnnpack_peer() {
   return {"xnnpack",
           [] {
             return std::string(xnn_initialize(nullptr) == xnn_status_success
                                    ? "XNNPACK (Debian snapshot 2022-02-16), forward operators"
                                    : "XNNPACK: xnn_initialize failed, its cases will be skipped");
           },
-          [](std::int64_t n, int threads) {
+          [](std::string_view activation, Direction d) {
+            if (d != Direction::Forward) return false; // XNNPACK has no backward operators
             for (const Operator &o : kOperators)
-              register_case("xnnpack", {o.activation, Direction::Forward, n, threads},
-                            [&o](benchmark::State &s, const Case &c) { run(s, c, o); });
-          }};
+              if (o.activation == activation) return true;
+            return false;
+          },
+          prepare};
 }
 
 } // namespace actforge::bench
