@@ -157,6 +157,29 @@ TEST(TuningDb, JitAndLookupTakeTheEntry) {
   EXPECT_EQ(jit(text).schedule_origin().rfind("default", 0), 0u);
 }
 
+TEST(TuningDb, OtherCpusEntriesApplyOnlyToOtherTargets) {
+  TempFile f("cpus.json");
+  const std::string text = "x * sigmoid(1.5 * x)";
+  const ir::Expr e = ir::parse(text);
+  Database db;
+  Entry x86 = entry_for(text, Role::Forward, "dram", {32, 4, 0, 0});
+  x86.key.cpu = "Some Other CPU";
+  db.put(x86);
+  Entry arm = x86;
+  arm.key.target = "arm-64-linux";
+  arm.key.cpu = "Neoverse-N1";
+  arm.schedule = {8, 4, 0, 0};
+  db.put(arm);
+  db.save(f.path);
+  // An x86 entry tuned on another CPU model does not apply here.
+  EXPECT_FALSE(lookup(e, Role::Forward, DType::F32, "host", 0, f.path).schedule);
+  // An ARM entry tuned on an ARM board applies to ARM builds on any machine (imported).
+  const Choice c = lookup(e, Role::Forward, DType::F32, "arm-64-linux", 0, f.path);
+  ASSERT_TRUE(c.schedule);
+  EXPECT_EQ(c.schedule->describe(), "v8u4p0");
+  EXPECT_NE(c.why.find("Neoverse-N1"), std::string::npos) << c.why;
+}
+
 TEST(Tune, TimeCalls) {
   int calls = 0;
   const auto s = time_calls(

@@ -177,13 +177,10 @@ codegen::tune::Stats time_calls(const std::function<void()> &call, int repetitio
   return codegen::tune::summarize(std::move(times));
 }
 
-namespace {
-
-/// Interleaved timing of a and b (a, b, a, b, ...): the same machine state for both.
-std::pair<codegen::tune::Stats, codegen::tune::Stats> interleaved(const std::function<void()> &a,
-                                                                  const std::function<void()> &b,
-                                                                  int repetitions,
-                                                                  double min_time_s) {
+std::pair<codegen::tune::Stats, codegen::tune::Stats> time_pair(const std::function<void()> &a,
+                                                                const std::function<void()> &b,
+                                                                int repetitions,
+                                                                double min_time_s) {
   time_calls(a, 1, min_time_s); // warm both
   time_calls(b, 1, min_time_s);
   const int ca = batch_size(a, min_time_s), cb = batch_size(b, min_time_s);
@@ -194,8 +191,6 @@ std::pair<codegen::tune::Stats, codegen::tune::Stats> interleaved(const std::fun
   }
   return {codegen::tune::summarize(std::move(ta)), codegen::tune::summarize(std::move(tb))};
 }
-
-} // namespace
 
 std::vector<JobResult> tune_activation(std::string_view name_or_text, const Options &o,
                                        const Hooks &hooks) {
@@ -315,7 +310,7 @@ std::vector<JobResult> tune_activation(std::string_view name_or_text, const Opti
                    natural.describe());
         const Kernel tuned = kernel_for(best);
         const auto [d, t] =
-            interleaved(call(default_kernel, c), call(tuned, c), 2 * o.repetitions, o.min_time_s);
+            time_pair(call(default_kernel, c), call(tuned, c), 2 * o.repetitions, o.min_time_s);
         e.default_ns = d.median * 1e9;
         e.noise = std::max(d.noise(), t.noise());
         if (codegen::tune::beats(t, d)) {

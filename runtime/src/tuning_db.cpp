@@ -285,13 +285,24 @@ Choice lookup(const ir::Expr &expr, Role role, DType dtype, const std::string &t
                           : "default schedule (the tuning database is unreadable: " + error + ")";
     return c;
   }
-  const std::string name = targets::resolve(target).name;
+  const targets::TargetInfo info = targets::resolve(target);
   Key key{expression_hash(expr),
           std::string(codegen::to_string(role)),
           std::string(codegen::to_string(dtype)),
-          name,
+          info.name,
           this_machine().cpu,
           ""};
+  // x86 kernels run on this CPU: its own entries. Other targets (ARM, a GPU) run elsewhere:
+  // an entry tuned on that hardware and imported, whatever CPU it names.
+  const bool any_cpu = info.family != targets::Family::X86;
+  auto find = [&](const Key &k) -> const Entry * {
+    if (!any_cpu) return db->find(k);
+    for (const Entry &e : db->entries())
+      if (e.key.expr_hash == k.expr_hash && e.key.role == k.role && e.key.dtype == k.dtype &&
+          e.key.target == k.target && e.key.size_class == k.size_class)
+        return &e;
+    return nullptr;
+  };
   std::vector<SizeClass> order;
   if (size_hint > 0) {
     order.push_back(size_class_of(size_hint, bytes_per_element(role, dtype), this_machine()));
@@ -300,13 +311,14 @@ Choice lookup(const ir::Expr &expr, Role role, DType dtype, const std::string &t
   }
   for (SizeClass sc : order) {
     key.size_class = std::string(to_string(sc));
-    if (const Entry *e = db->find(key)) {
+    if (const Entry *e = find(key)) {
       c.schedule = e->schedule;
       char speed[32];
       std::snprintf(speed, sizeof speed, "%.2fx",
                     e->tuned_ns > 0 ? e->default_ns / e->tuned_ns : 1);
       c.why = "tuned schedule " + e->schedule.describe() + " (" + key.size_class + ", " + e->date +
-              ", " + speed + " the default's speed): " + db_path;
+              ", " + speed + " the default's speed" + (any_cpu ? ", on " + e->key.cpu : "") +
+              "): " + db_path;
       return c;
     }
   }

@@ -29,4 +29,9 @@ grep -q "relu_fwd_f32_.*_$name: tuned schedule $name" "$dir/gen.log" ||
 ls "$dir/gen" | grep -q "_$name.o" || { echo "no object with the tuned schedule"; exit 1; }
 ACTFORGE_TUNING_DB=none "$actforge" gen relu --role forward --out "$dir/gen2" --quiet --verbose \
   2>&1 | grep -q "default schedule" || { echo "ACTFORGE_TUNING_DB=none not honoured"; exit 1; }
+out=$("$actforge" tune --import "$dir/db.json" --db "$dir/merged.json")
+grep -q "imported 1 entries" <<<"$out" || { echo "import: $out"; exit 1; }
+cmp -s <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$dir/db.json") \
+  <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$dir/merged.json") ||
+  { echo "import changed the entries"; exit 1; }
 echo ok

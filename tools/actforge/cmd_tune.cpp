@@ -19,6 +19,7 @@ constexpr const char *kHelp =
     R"(usage: actforge tune NAME|EXPR...|--all [--target T] [--budget SECONDS] [--db FILE] [--json]
                      [--role R,...] [--dtype D] [--size-class C,...] [--threads N]
                      [--no-autoschedulers] [--seed N]
+       actforge tune --import FILE [--db FILE]
 
 Searches the schedule space of each activation's kernels on this machine (vector lanes: the
 target's natural width ×1, ×2, ×4; unroll 1, 2, 4, 8; with --threads N > 1 also parallel
@@ -48,6 +49,10 @@ schedule each kernel got).
   --no-autoschedulers  do not time Halide's autoschedulers
   --seed N           the random sampling's seed (default 1)
   --json             print the entries written as a JSON array instead of the table
+  --import FILE      merge the entries of another database (e.g. tuned on an ARM board or a GPU
+                     machine) into --db and exit; an entry with the same key is replaced. x86
+                     entries apply where their CPU model matches; other targets' entries apply
+                     to builds for that target on any machine
 
 Progress goes to stderr (a bar on a terminal, a line per candidate otherwise). Ctrl-C stops the
 search: what was found so far is confirmed, written and shown; a second Ctrl-C quits at once.
@@ -106,11 +111,27 @@ void print_table(const std::vector<runtime::tune::Entry> &entries) {
 } // namespace
 
 int cmd_tune(const std::vector<std::string> &argv) {
-  const Args args(
-      argv, {"--all", "--json", "--no-autoschedulers", "--help", "-h"},
-      {"--target", "--budget", "--db", "--role", "--dtype", "--size-class", "--threads", "--seed"});
+  const Args args(argv, {"--all", "--json", "--no-autoschedulers", "--help", "-h"},
+                  {"--target", "--budget", "--db", "--role", "--dtype", "--size-class", "--threads",
+                   "--seed", "--import"});
   if (args.flag("--help") || args.flag("-h")) {
     std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  if (auto from = args.option("--import")) {
+    if (!args.positional().empty() || args.flag("--all"))
+      throw UsageError{"--import takes no activations"};
+    const std::string db_path =
+        args.option("--db").value_or(runtime::tune::Database::default_path());
+    if (db_path.empty()) throw UsageError{"no tuning database: give --db FILE"};
+    runtime::tune::Database db = runtime::tune::Database::load(db_path);
+    const runtime::tune::Database other = runtime::tune::Database::load(*from);
+    if (other.entries().empty()) throw Error(*from + ": no entries to import");
+    for (const auto &e : other.entries())
+      db.put(e);
+    db.save(db_path);
+    std::printf("imported %zu entries from %s into %s (%zu entries)\n", other.entries().size(),
+                from->c_str(), db_path.c_str(), db.entries().size());
     return kOk;
   }
   std::vector<std::string> names = args.positional();

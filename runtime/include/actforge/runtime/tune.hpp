@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace actforge::runtime::tune {
@@ -151,5 +152,11 @@ std::vector<JobResult> tune_activation(std::string_view name_or_text, const Opti
 /// min_time_s). Exposed for `actforge report` and the tests.
 codegen::tune::Stats time_calls(const std::function<void()> &call, int repetitions,
                                 double min_time_s);
+
+/// a and b timed alternately (a, b, a, b, ...) after a warm-up of both, so that both see the
+/// same machine: the fair comparison on a noisy machine. Returns their summaries.
+std::pair<codegen::tune::Stats, codegen::tune::Stats> time_pair(const std::function<void()> &a,
+                                                                const std::function<void()> &b,
+                                                                int repetitions, double min_time_s);
 
 } // namespace actforge::runtime::tune
