@@ -21,6 +21,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <random>
 
 namespace actforge::runtime::tune {
@@ -163,14 +164,13 @@ void set_threads(int threads) {
 codegen::tune::Stats time_calls(const std::function<void()> &call, int repetitions,
                                 double min_time_s) {
   if (repetitions < 1) throw Error("tune: at least one repetition");
-  // Warm-up: caches, page faults of fresh arrays, the thread pool, frequency.
+  // Warm-up (caches, page faults of fresh arrays, the thread pool, frequency): 20 ms or twice
+  // min_time_s of calls, at least one; a long call (out of cache) is its own warm-up.
   const auto warm = Clock::now();
-  int warm_calls = 0;
-  do {
-    call();
-    ++warm_calls;
-  } while (warm_calls < 2 || seconds_since(warm) < std::min(0.02, min_time_s * 2));
-  const int calls = batch_size(call, min_time_s);
+  double once = timed_batch(call, 1);
+  while (once < min_time_s && seconds_since(warm) < std::min(0.02, min_time_s * 2))
+    once = timed_batch(call, 1);
+  const int calls = static_cast<int>(std::clamp(min_time_s / std::max(once, 1e-9), 1.0, 1e6));
   std::vector<double> times;
   for (int r = 0; r < repetitions; ++r)
     times.push_back(timed_batch(call, calls));
@@ -285,8 +285,12 @@ std::vector<JobResult> tune_activation(std::string_view name_or_text, const Opti
     search_options.classes = static_cast<int>(cases.size());
     r.search = codegen::tune::search(space, search_options, cb);
 
-    // Confirmation, memcpy and the autoschedulers, per class.
+    r.search_s = cb.clock();
+    // Confirmation, memcpy and Halide's autoschedulers, per class. memcpy and each
+    // autoscheduled kernel are timed alternately with the chosen kernel (the machine is shared
+    // and noisy) and recorded scaled to its time: their ratios are what the entry keeps.
     const Kernel default_kernel = kernel_for(natural);
+    const codegen::KernelSpec spec{s.expr, role, o.dtype, Layout::Flat, {}, {}};
     for (std::size_t ci = 0; ci < cases.size(); ++ci) {
       Case &c = cases[ci];
       Entry e;
@@ -305,57 +309,57 @@ std::vector<JobResult> tune_activation(std::string_view name_or_text, const Opti
       e.date = today();
       e.schedule = natural;
       const codegen::Schedule best = r.search.best[ci];
+      std::optional<Kernel> tuned;
       if (best != natural) {
         hooks.note(job + " " + e.key.size_class + ": confirming " + best.describe() + " against " +
                    natural.describe());
-        const Kernel tuned = kernel_for(best);
+        const Kernel candidate = kernel_for(best);
         const auto [d, t] =
-            time_pair(call(default_kernel, c), call(tuned, c), 2 * o.repetitions, o.min_time_s);
+            time_pair(call(default_kernel, c), call(candidate, c), 2 * o.repetitions, o.min_time_s);
         e.default_ns = d.median * 1e9;
         e.noise = std::max(d.noise(), t.noise());
         if (codegen::tune::beats(t, d)) {
           e.schedule = best;
           e.tuned_ns = t.median * 1e9;
+          tuned = candidate;
         } else {
           e.tuned_ns = e.default_ns;
           hooks.note(job + " " + e.key.size_class + ": " + best.describe() +
                      " did not beat the default beyond the noise on re-measurement: kept the "
                      "default");
         }
-      } else {
-        const auto d = time_calls(call(default_kernel, c), o.repetitions, o.min_time_s);
-        e.default_ns = e.tuned_ns = d.median * 1e9;
-        e.noise = d.noise();
       }
+      const Kernel &chosen = tuned ? *tuned : default_kernel;
       auto copy = [&c] {
         std::memcpy(c.copy_to->data.get(), c.copy_from->data.get(), c.copy_from->bytes);
       };
-      e.memcpy_ns = time_calls(copy, o.repetitions, o.min_time_s).median * 1e9;
-      if (o.autoschedulers) {
-        codegen::KernelSpec spec{s.expr, role, o.dtype, Layout::Flat, {}, {}};
-        for (const std::string &name : autoschedule::names()) {
-          if (hooks.stop()) break;
-          if (std::string why = autoschedule::problem(name); !why.empty()) {
-            r.autoscheduler_problems[name] = why;
-            continue;
-          }
-          try {
-            const autoschedule::Kernel k = [&] {
-              QuietStderr quiet;
-              return autoschedule::compile(spec, info.name, name, c.n, o.threads, params);
-            }();
-            const auto t = time_calls(
-                [&] {
-                  k.run(std::span<const void *const>(c.in_ptr), std::span<void *const>(c.out_ptr),
-                        c.n);
-                },
-                o.repetitions, o.min_time_s);
-            e.autoschedulers_ns[name] = t.median * 1e9;
-          } catch (const Error &err) {
-            r.autoscheduler_problems[name] = err.what();
-          }
-          set_threads(o.threads);
+      const auto [k, mc] = time_pair(call(chosen, c), copy, o.repetitions, o.min_time_s);
+      if (!tuned && best == natural) {
+        e.default_ns = e.tuned_ns = k.median * 1e9;
+        e.noise = k.noise();
+      }
+      e.memcpy_ns = e.tuned_ns * mc.median / k.median;
+      for (const std::string &name :
+           o.autoschedulers ? autoschedule::names() : std::vector<std::string>{}) {
+        if (hooks.stop()) break;
+        if (std::string why = autoschedule::problem(name); !why.empty()) {
+          r.autoscheduler_problems[name] = why;
+          continue;
         }
+        try {
+          const autoschedule::Kernel a = [&] {
+            QuietStderr quiet;
+            return autoschedule::compile(spec, info.name, name, c.n, o.threads, params);
+          }();
+          auto run_a = [&a, &c] {
+            a.run(std::span<const void *const>(c.in_ptr), std::span<void *const>(c.out_ptr), c.n);
+          };
+          const auto [ta, tk] = time_pair(run_a, call(chosen, c), o.repetitions, o.min_time_s);
+          e.autoschedulers_ns[name] = e.tuned_ns * ta.median / tk.median;
+        } catch (const Error &err) {
+          r.autoscheduler_problems[name] = err.what();
+        }
+        set_threads(o.threads);
       }
       r.entries.push_back(std::move(e));
     }

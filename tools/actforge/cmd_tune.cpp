@@ -37,9 +37,11 @@ schedule each kernel got).
   --all              every library activation with a kernel
   --target T         host (default), x86-64-avx2, x86-64-avx512 (kernels are timed here: other
                      targets take entries tuned on their hardware, imported into the database)
-  --budget SECONDS   search time for the whole command, shared evenly among the remaining jobs
-                     (one job: an activation's role); default 60 per activation. Checks,
-                     confirmation and autoschedulers come on top
+  --budget SECONDS   wall time for the whole command (default 60 per activation), shared
+                     evenly among the remaining jobs (one job: an activation's role); a job's
+                     search gets its share less what a job spends outside the search (the
+                     default's measurement, confirmation, autoschedulers: measured as it goes).
+                     A job always measures the default, so a small budget may be overrun
   --db FILE          the database (default $ACTFORGE_TUNING_DB, else
                      ~/.config/actforge/tuning.json); written after each activation
   --role R,...       forward, backward, backward_from_output (default forward,backward)
@@ -204,12 +206,18 @@ int cmd_tune(const std::vector<std::string> &argv) {
                    job.c_str(), done, total, t.schedule.describe().c_str(), what.c_str());
     }
   };
+  double outside_search = 0; // seconds the jobs so far spent outside their searches
   for (const std::string &name : names) {
     if (g_stop) break;
+    // The budget covers everything: each job's search gets an even share of what is left, less
+    // the time a job spends outside its search (checks of the default, confirmation, memcpy,
+    // autoschedulers), estimated from the jobs so far.
     const int remaining = jobs_total - jobs_done;
-    const double left = std::max(budget - elapsed(), 1.0);
-    o.budget_s = left / remaining;
+    const double left = std::max(budget - elapsed(), 0.0);
+    const double overhead = jobs_done ? outside_search / jobs_done : 0.0;
+    o.budget_s = std::max(left / remaining - overhead, 0.0);
     std::vector<runtime::tune::JobResult> results;
+    const double job_start = elapsed();
     try {
       results = runtime::tune::tune_activation(name, o, hooks);
     } catch (const Error &e) {
@@ -217,6 +225,9 @@ int cmd_tune(const std::vector<std::string> &argv) {
       throw Error(name + ": " + e.what());
     }
     jobs_done += static_cast<int>(o.roles.size());
+    outside_search += elapsed() - job_start;
+    for (const auto &r : results)
+      outside_search -= r.search_s;
     for (auto &r : results) {
       for (const auto &[as, why] : r.autoscheduler_problems)
         hooks.note(r.activation + " " + std::string(codegen::to_string(r.role)) + ": " + as +

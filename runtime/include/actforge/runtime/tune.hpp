@@ -131,6 +131,7 @@ struct JobResult {
   Role role = Role::Forward;
   std::vector<Entry> entries; // one per class
   codegen::tune::Result search;
+  double search_s = 0; // seconds the search took (the rest: confirmation, autoschedulers)
   std::map<std::string, std::string> autoscheduler_problems; // name → why it has no time
 };
 
