@@ -1,12 +1,12 @@
 // The JSON reader and writer of json.hpp.
 #include "json.hpp"
 
+#include "actforge/check/record.hpp"
 #include "actforge/error.hpp"
 
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace actforge::runtime::json {
 
@@ -163,27 +163,7 @@ private:
   std::size_t i_ = 0;
 };
 
-void quote(std::string &out, const std::string &s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  out += '"';
-}
+void quote(std::string &out, const std::string &s) { out += check::json_quote(s); }
 
 void write(std::string &out, const Value &v, int indent) {
   const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
