@@ -56,6 +56,9 @@ std::string fmt(const char *f, double v) {
   return buf;
 }
 
+/// A JSON number, or null for inf/NaN (which JSON lacks).
+std::string number(double v) { return std::isfinite(v) ? fmt("%.6g", v) : "null"; }
+
 struct Correctness {
   double fwd_ulp = 0, bwd_ulp = 0, grad_err = 0;
   bool fwd_widened = false, bwd_widened = false; // some points held to the formula's bound
@@ -249,36 +252,41 @@ int cmd_report(const std::vector<std::string> &argv) {
   const bool classic = speeds.count("relu") && speeds.count("sigmoid");
   const double ratio = classic ? speeds["relu"].fwd_cache_ns / speeds["sigmoid"].fwd_cache_ns : 0;
   if (json) {
-    std::printf("{\n  \"cpu\": \"%s\",\n  \"targets\": [",
-                runtime::tune::this_machine().cpu.c_str());
+    std::printf("{\n  \"cpu\": %s,\n  \"targets\": [",
+                check::json_quote(runtime::tune::this_machine().cpu).c_str());
     for (std::size_t i = 0; i < run.size(); ++i)
       std::printf("%s\"%s\"", i ? ", " : "", run[i].c_str());
+    std::printf("],\n  \"not_run\": [");
+    for (std::size_t i = 0; i < skipped.size(); ++i)
+      std::printf("%s\n    {\"target\": \"%s\", \"reason\": %s}", i ? "," : "",
+                  skipped[i].first.c_str(), check::json_quote(skipped[i].second).c_str());
     std::printf("],\n  \"correctness\": [");
     bool first = true;
     for (const auto &[t, per] : correct)
       for (const auto &[a, c] : per) {
-        std::printf(
-            "%s\n    {\"target\": \"%s\", \"activation\": \"%s\", \"pass\": %d, \"fail\": %d, "
-            "\"skip\": %d, \"max_ulp_forward\": %g, \"max_ulp_backward\": %g, "
-            "\"max_rel_grad_err\": %g}",
-            first ? "" : ",", t.c_str(), a.c_str(), c.pass, c.fail, c.skip, c.fwd_ulp, c.bwd_ulp,
-            c.grad_err);
+        std::printf("%s\n    {\"target\": \"%s\", \"activation\": %s, \"pass\": %d, \"fail\": %d, "
+                    "\"skip\": %d, \"max_ulp_forward\": %s, \"max_ulp_backward\": %s, "
+                    "\"max_rel_grad_err\": %s}",
+                    first ? "" : ",", t.c_str(), check::json_quote(a).c_str(), c.pass, c.fail,
+                    c.skip, number(c.fwd_ulp).c_str(), number(c.bwd_ulp).c_str(),
+                    number(c.grad_err).c_str());
         first = false;
       }
     std::printf("\n  ],\n  \"speed\": [");
     first = true;
     for (const auto &[a, sp] : speeds) {
-      std::printf("%s\n    {\"activation\": \"%s\", \"forward_cache_vs_memcpy\": %.4f, "
+      std::printf("%s\n    {\"activation\": %s, \"forward_cache_vs_memcpy\": %.4f, "
                   "\"backward_cache_vs_memcpy\": %.4f, \"forward_dram_vs_memcpy\": %.4f, "
                   "\"backward_dram_vs_memcpy\": %.4f, \"forward_schedule\": \"%s\", "
                   "\"backward_schedule\": \"%s\", \"forward_tuned_speedup\": %.4f, "
                   "\"backward_tuned_speedup\": %.4f}",
-                  first ? "" : ",", a.c_str(), sp.fwd_cache, sp.bwd_cache, sp.fwd_dram, sp.bwd_dram,
-                  sp.fwd_origin.c_str(), sp.bwd_origin.c_str(), sp.fwd_tuned_gain,
-                  sp.bwd_tuned_gain);
+                  first ? "" : ",", check::json_quote(a).c_str(), sp.fwd_cache, sp.bwd_cache,
+                  sp.fwd_dram, sp.bwd_dram, sp.fwd_origin.c_str(), sp.bwd_origin.c_str(),
+                  sp.fwd_tuned_gain, sp.bwd_tuned_gain);
       first = false;
     }
-    std::printf("\n  ],\n  \"relu_forward_over_sigmoid\": %.4f\n}\n", ratio);
+    std::printf("\n  ],\n  \"relu_forward_over_sigmoid\": %s\n}\n",
+                classic ? fmt("%.4f", ratio).c_str() : "null");
     return any_failure ? kCheckFailed : kOk;
   }
 
