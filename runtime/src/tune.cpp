@@ -65,29 +65,12 @@ struct Array {
   }
 };
 
-std::uint16_t bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7FFF + ((u >> 16) & 1); // round to nearest even (inputs here are finite)
-  return static_cast<std::uint16_t>(u >> 16);
-}
-
 /// Uniform values in [lo, hi) in the dtype's storage.
 void fill(Array &a, DType dtype, std::int64_t n, double lo, double hi, std::mt19937_64 &rng) {
   std::uniform_real_distribution<double> u(lo, hi);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double v = u(rng);
-    switch (dtype) {
-    case DType::F64: reinterpret_cast<double *>(a.data.get())[i] = v; break;
-    case DType::F32: reinterpret_cast<float *>(a.data.get())[i] = static_cast<float>(v); break;
-    case DType::F16:
-      reinterpret_cast<_Float16 *>(a.data.get())[i] = static_cast<_Float16>(static_cast<float>(v));
-      break;
-    case DType::BF16:
-      reinterpret_cast<std::uint16_t *>(a.data.get())[i] = bf16_bits(static_cast<float>(v));
-      break;
-    }
-  }
+  const std::size_t size = dtype == DType::F64 ? 8 : dtype == DType::F32 ? 4 : 2;
+  for (std::int64_t i = 0; i < n; ++i)
+    codegen::store_value(a.data.get() + static_cast<std::size_t>(i) * size, dtype, u(rng));
 }
 
 /// The arrays of one size class: inputs, outputs and memcpy's source and destination.
