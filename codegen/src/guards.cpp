@@ -2,9 +2,11 @@
 // ±inf and carries a NaN, so a backend can leave the guards out.
 #include "actforge/codegen/guards.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -327,6 +329,50 @@ bool exact_at_infinity(ir::Expr e, int inputs, int bits) {
 }
 
 bool carries_nan(ir::Expr e, int input) { return CarriesNan(input)(e); }
+
+namespace {
+// An upper bound on how fast |e| grows with input k far out, as a power of it: 0 for a bounded
+// or input-free node, 1 for linear growth. Products add, a power multiplies, and exp of a
+// growing argument, which no power bounds, counts as 2: only 0 and 1 are acted on.
+int growth_degree(ir::Expr e, int k, std::unordered_map<ir::Expr, int, ir::ExprHash> &memo) {
+  if (auto it = memo.find(e); it != memo.end()) return it->second;
+  auto child = [&](int i) { return growth_degree(e.child(i), k, memo); };
+  int d = 0;
+  switch (e.kind()) {
+  case ir::Kind::Const:
+  case ir::Kind::Param: d = 0; break;
+  case ir::Kind::Input: d = e.input_index() == k ? 1 : 0; break;
+  case ir::Kind::Mul:
+  case ir::Kind::Div: d = child(0) + child(1); break;
+  case ir::Kind::Pow: d = child(0) * std::max(1, std::abs(e.exponent())); break;
+  case ir::Kind::Exp:
+  case ir::Kind::Expm1: d = child(0) > 0 ? 2 : 0; break;
+  // Bounded, or growing like log; an argument that overflows on the way (x³ at 2^80) may still
+  // meet inf - inf inside, so it keeps the small stand-in.
+  case ir::Kind::Log:
+  case ir::Kind::Log1p:
+  case ir::Kind::Sigmoid:
+  case ir::Kind::Tanh:
+  case ir::Kind::Erf:
+  case ir::Kind::Erfc: d = child(0) > 1 ? 2 : 0; break;
+  // The value branches of a select; a condition compares, it does not carry magnitude.
+  case ir::Kind::Select: d = std::max(child(1), child(2)); break;
+  default: // Add, Sub, Neg, Abs, Min, Max, Sqrt, Rsqrt, Softplus, comparisons
+    for (int i = 0; i < e.num_children(); ++i)
+      d = std::max(d, child(i));
+  }
+  memo.emplace(e, d);
+  return d;
+}
+} // namespace
+
+int stand_in_exponent(const std::vector<ir::Expr> &exprs, int input, int bits) {
+  if (bits == 64) return 300;
+  std::unordered_map<ir::Expr, int, ir::ExprHash> memo;
+  for (const ir::Expr &e : exprs)
+    if (growth_degree(e, input, memo) > 1) return 40;
+  return 80;
+}
 
 namespace {
 // Primitives whose value tends to a finite limit (0, ±1, 2) at one end or both, where a

@@ -809,15 +809,16 @@ Points points_for(const check::Subject &s, Role role, DType dtype,
   return p;
 }
 
-/// At an infinite input a kernel evaluates at a large stand-in and reads results beyond a
-/// threshold as infinite (pipeline.hpp). For a gated pair that scheme gives the limit when the
-/// other input is finite and moderate: 0, or a magnitude in [2^-20, 16]. Beyond, a gate's
-/// factor (s'(g) = 1e-7 at 16) may fall below the threshold's margin, and the infinite input times
-/// it reads as finite: a documented limit of the scheme, not compared here.
+/// At an infinite input a kernel evaluates at a large stand-in (2^80 for an input the gated
+/// family is linear in) and reads results beyond 2^30 as infinite (pipeline.hpp). For a gated
+/// pair that scheme gives the limit when the other input is finite and moderate: 0, or a
+/// magnitude in [2^-40, 16]. Beyond, a gate's factor (s'(g) = 1e-7 at 16, e^-g/... further out)
+/// may fall below the threshold's margin, and the infinite input times it reads as finite: a
+/// documented limit of the scheme, not compared here.
 bool limit_comparable(long double x, long double g) {
   if (std::isinf(x) && std::isinf(g)) return false;
   const long double other = std::fabs(std::isinf(x) ? g : x);
-  return other == 0 || (other >= 0x1p-20L && other <= 16);
+  return other == 0 || (other >= 0x1p-40L && other <= 16);
 }
 
 Outcome measure(const check::Subject &s, const Case &c, DType dtype, const Callable &kernel,

@@ -96,16 +96,19 @@ struct Guard {
   }
 };
 
-Guard make_guard(const std::vector<Halide::Expr> &inputs, Halide::Type type, bool active) {
+// Input k at ±inf is evaluated at ±2^stand_in[k] (guards::stand_in_exponent: 2^80 in f32 where
+// the expressions are at most linear in it, else 2^40, so that x³ does not overflow on the way;
+// f64 2^300): far enough for every limit of the library.
+Guard make_guard(const std::vector<Halide::Expr> &inputs, const std::vector<int> &stand_in,
+                 Halide::Type type, bool active) {
   Guard g{type, active, Halide::Internal::const_false(), {}};
   if (!active) {
     g.clamped = inputs;
     return g;
   }
-  // ±inf is evaluated at ±2^40 (f64: ±2^300): far enough for every limit of the library, near
-  // enough that x³ does not overflow on the way (gelu_tanh).
-  const double max = type.bits() == 64 ? std::ldexp(1.0, 300) : std::ldexp(1.0, 40);
-  for (const auto &in : inputs) {
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const Halide::Expr &in = inputs[k];
+    const double max = std::ldexp(1.0, stand_in[k]);
     g.any_inf = g.any_inf || Halide::is_inf(in);
     g.clamped.push_back(Halide::select(Halide::is_inf(in), g.with_sign_of(in, max), in));
   }
@@ -278,7 +281,10 @@ private:
       return !guards::exact_at_infinity(e, n, compute_.bits());
     });
     p_.guards.infinity = p_.guards.infinity || active;
-    return make_guard(values, compute_, active);
+    std::vector<int> stand_in;
+    for (int k = 0; k < n; ++k)
+      stand_in.push_back(guards::stand_in_exponent(exprs, k, compute_.bits()));
+    return make_guard(values, stand_in, compute_, active);
   }
 
   // True where an input of `values` is NaN that e does not carry to its value by itself.

@@ -759,7 +759,8 @@ private:
 
 // ---- Roles (pipeline.cpp's forward()/backward()) ------------------------------------------------
 
-/// The infinity guard: inputs at ±inf evaluated at ±2^40, results read back by limit().
+/// The infinity guard: inputs at ±inf evaluated at ±2^40 or ±2^80 (guards::stand_in_exponent, as
+/// pipeline.cpp), results read back by limit().
 struct Guard {
   bool active = false;
   V any_inf;
@@ -774,27 +775,25 @@ struct Guard {
   }
 };
 
-Guard make_guard(const std::vector<V> &inputs, bool active) {
+Guard infinity_guard(const std::vector<V> &inputs, const std::vector<ir::Expr> &exprs) {
+  const int n = static_cast<int>(inputs.size());
+  bool active = false;
+  for (const auto &e : exprs)
+    active = active || !guards::exact_at_infinity(e, n, 32);
   Guard g;
   g.active = active;
   if (!active) {
     g.clamped = inputs;
     return g;
   }
-  for (std::size_t k = 0; k < inputs.size(); ++k) {
-    const V inf = c::is_inf(inputs[k]);
+  for (int k = 0; k < n; ++k) {
+    const V &in = inputs[static_cast<std::size_t>(k)];
+    const V inf = c::is_inf(in);
+    const double stand_in = std::ldexp(1.0, guards::stand_in_exponent(exprs, k, 32));
     g.any_inf = k == 0 ? inf : g.any_inf || inf;
-    g.clamped.push_back(sel(inf, c::copysign_(fc(std::ldexp(1.0, 40)), inputs[k]), inputs[k]));
+    g.clamped.push_back(sel(inf, c::copysign_(fc(stand_in), in), in));
   }
   return g;
-}
-
-Guard infinity_guard(const std::vector<V> &inputs, const std::vector<ir::Expr> &exprs) {
-  const int n = static_cast<int>(inputs.size());
-  bool active = false;
-  for (const auto &e : exprs)
-    active = active || !guards::exact_at_infinity(e, n, 32);
-  return make_guard(inputs, active);
 }
 
 /// v, or NaN where an input that e does not carry to its value by itself is NaN.

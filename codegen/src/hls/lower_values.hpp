@@ -13,7 +13,7 @@
 namespace actforge::codegen::hls {
 
 /// Each of `exprs` (of ir::input(k) = inputs[k], each parameter bound to params' value) in f32,
-/// with pipeline.cpp's guards (inputs at ±inf evaluated at ±2^40 and read back as limits where
+/// with pipeline.cpp's guards (inputs at ±inf evaluated at stand-ins and read back as limits where
 /// the expressions need it; NaN where an input the expression does not carry is NaN), times dy
 /// when given. Throws actforge::Error for a parameter missing from `params`.
 std::vector<c::V> lower_values(const std::vector<c::V> &inputs,

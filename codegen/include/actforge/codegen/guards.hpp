@@ -10,6 +10,7 @@
 #include "actforge/ir/expr.hpp"
 
 #include <unordered_map>
+#include <vector>
 
 namespace actforge::codegen::guards {
 
@@ -19,6 +20,15 @@ bool exact_at_infinity(ir::Expr e, int inputs, int bits);
 
 /// True when a NaN in input `input` makes e NaN without a test.
 bool carries_nan(ir::Expr e, int input);
+
+/// The exponent s of the stand-in ±2^s at which the infinity guard evaluates input `input` when
+/// it is ±inf, for kernels that lower every expression of `exprs` (the limit() threshold stays
+/// 2^30, f64 2^200). f64: 300. f32: 80 where every expression is at most linear in the input
+/// (x·relu(g), x·sigmoid(x), softplus(x): no product, quotient or power of two terms that
+/// involve it, and no exp of it; parameters and constants up to 2^47 then cannot overflow), so
+/// that a factor as small as 2^-50 times an infinite input still reads as infinite; otherwise
+/// 40, so that x³ does not overflow on the way (gelu_tanh).
+int stand_in_exponent(const std::vector<ir::Expr> &exprs, int input, int bits);
 
 /// Per node: whether it varies with the inputs, holds a primitive that saturates (to 0 or 1 far
 /// out: exp, expm1, sigmoid, tanh, erf, erfc, softplus), and is a polynomial in the inputs of

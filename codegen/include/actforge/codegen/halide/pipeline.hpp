@@ -21,8 +21,10 @@
 // every elementwise output and in every parameter gradient. Where plain IEEE evaluation gets that
 // right it is all a kernel does; elsewhere guards see to it (pipeline.cpp decides, per kernel, by
 // an analysis of the IR that errs towards keeping them; Pipeline::guards says which it kept):
-// - infinity: inputs at ±inf are evaluated at ±2^40 (f64: ±2^300) and a result beyond 2^30
-//   (f64: 2^200) reads as the infinite limit, one below 2^-60 (f64: 2^-400) as 0;
+// - infinity: inputs at ±inf are evaluated at ±2^80 where the kernel's expressions are at most
+//   linear in them, else ±2^40 (guards::stand_in_exponent; f64: ±2^300), and a result beyond
+//   2^30 (f64: 2^200) reads as the infinite limit, one below 2^-60 (f64: 2^-400) as 0: an
+//   infinite x times a factor down to 2^-50 (f32) reads as infinite (x·relu(g) at g = 1e-5);
 // - NaN: a test of an input (never of dy, which dy·f' carries) forces NaN onto the outputs.
 // The analysis assumes strict IEEE evaluation: compile for a target with Target::StrictFloat.
 // param_grad accumulates in f64 in lanes·unroll partial sums (Kahan-compensated for f64 data),
