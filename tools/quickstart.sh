@@ -36,6 +36,7 @@ TEST_PACKAGES=(
   libc6-dev-arm64-cross
   qemu-user
   clang # the fpga target's rule check compiles its C with gcc and clang (label fpga)
+  libxml2-utils # xmllint: cli_plot_svg checks that `actforge plot` writes valid SVG
 )
 
 BUILD_DIR=build

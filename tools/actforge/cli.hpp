@@ -65,5 +65,7 @@ int cmd_check(const std::vector<std::string> &args);
 int cmd_gen(const std::vector<std::string> &args);
 int cmd_tune(const std::vector<std::string> &args);
 int cmd_report(const std::vector<std::string> &args);
+int cmd_analyze(const std::vector<std::string> &args);
+int cmd_plot(const std::vector<std::string> &args);
 
 } // namespace actforge::cli

@@ -21,6 +21,8 @@ commands:
   gen      kernels ahead of time: objects, a C header and wrappers with a registry
   tune     measured schedule search on this machine, written to the tuning database
   report   the main job: correctness, speed and tuning of every activation on every target here
+  analyze  range, smoothness, derivative, N(0,1) statistics, init gain and cost, side by side
+  plot     curves and derivatives as an SVG file
 
 Run 'actforge <command> --help' for a command's options.
 Exit codes: 0 all passed, 1 a check failed, 2 bad usage or bad input.
@@ -43,6 +45,8 @@ int main(int argc, char **argv) {
     if (command == "gen") return cmd_gen(args);
     if (command == "tune") return cmd_tune(args);
     if (command == "report") return cmd_report(args);
+    if (command == "analyze") return cmd_analyze(args);
+    if (command == "plot") return cmd_plot(args);
     std::fprintf(stderr, "actforge: unknown command '%s'\n\n%s", command.c_str(), kHelp);
     return kUsage;
   } catch (const UsageError &e) {
