@@ -6,6 +6,7 @@
 #     [DTYPES f32 f64 f16 bf16]                  (default: f32)
 #     [LAYOUT flat channels]                     (default: flat)
 #     [PER_CHANNEL <param>...]                   (parameters with C values in the channel layout)
+#     [UNIFORM_G]                                (input g generated in the kernels: gen --uniform-g)
 #     [PREFIX <c-prefix>])                        (default: actforge)
 #
 # Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
@@ -15,6 +16,9 @@
 # expr_<8 hex digits of its hash>; write name=expr to choose. A role an activation lacks is
 # skipped (the header says so). Needs C enabled in project().
 # Two calls in one program need different PREFIXes (C names) and share nothing else.
+# UNIFORM_G: every activation's input g is generated in the kernel (Philox-4x32-10; functions
+# named <name>_<role>_rng_<dtype> take uint64_t seed, uint64_t offset after the parameters), e.g.
+# ACTIVATIONS rrelu_train UNIFORM_G for RReLU in training mode.
 # TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
 # writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
 # library loads libcuda.so.1 at run time and links only dl, pthread and m.
@@ -26,7 +30,7 @@
 # executable still runs on the build machine: find the package of an x86 installation
 # (-DActforge_DIR=<prefix>/lib/cmake/Actforge).
 function(actforge_add_kernels target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -108,6 +112,11 @@ function(actforge_add_kernels target)
     set(per_channel --per-channel "${per_channel_list}")
   endif()
 
+  set(uniform_g)
+  if(ARG_UNIFORM_G)
+    set(uniform_g --uniform-g)
+  endif()
+
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/${target}.actforge")
   set(header "${dir}/${ARG_PREFIX}_kernels.h")
   set(source "${dir}/${ARG_PREFIX}_kernels.c")
@@ -116,7 +125,7 @@ function(actforge_add_kernels target)
     OUTPUT "${header}" "${source}" "${archive}"
     COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
             --role "${roles}" --dtype "${dtypes}" --layout "${layouts}" ${per_channel}
-            --name "${ARG_PREFIX}" --quiet
+            ${uniform_g} --name "${ARG_PREFIX}" --quiet
     DEPENDS Actforge::actforge
     COMMENT "Generating Actforge kernels ${target}"
     VERBATIM)

@@ -8,6 +8,7 @@
 #include "actforge/check/numeric.hpp"
 #include "actforge/check/reference.hpp"
 #include "actforge/dsl/catalog.hpp"
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/cross.hpp"
@@ -328,6 +329,112 @@ TEST(ArmJit, RefusesWithWhatToDo) {
   EXPECT_EQ(targets::isa("arm-64-linux-fp16"), "fp16");
   EXPECT_EQ(targets::resolve("arm-64-linux-fp16").family, targets::Family::Arm);
   EXPECT_EQ(targets::resolve("arm-64-linux").vector_bits, 128);
+}
+
+// RReLU training with g generated in the kernel (aot::Activation::uniform_g): the AArch64
+// kernels draw the same Philox-4x32-10 slopes as the x86 ones for the same (seed, offset) and,
+// computing in the same type (precision.cpp decides from the spec alone), give the same bits;
+// the slopes recovered as y/x at x = -2^k (exact) are compared too, and a call split into
+// [0, k) + [k, n) with offset + k equals one call. Forward, backward (which replays the
+// forward's slopes) and the channel layout, on arm-64-linux and arm-64-linux-fp16.
+TEST(ArmRrelu, GeneratedSlopesMatchX86BitForBit) {
+  std::string why;
+  if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+  aot::Options o;
+  o.activations = {{"rrelu_train", dsl::rrelu_train_expr(), true}};
+  o.targets = {"arm-64-linux", "arm-64-linux-fp16"};
+  o.dtypes = {DType::F32};
+  o.roles = {Role::Forward, Role::Backward};
+  o.layouts = {Layout::Flat, Layout::Channels};
+  cross::Runner arm(o);
+  ASSERT_TRUE(arm.info("rrelu_train_fwd_rng_f32_neon"));
+  EXPECT_EQ(arm.info("rrelu_train_fwd_rng_f32_neon")->inputs, std::vector<std::string>{"x"});
+
+  auto x86 = [](Role role, Layout layout) {
+    JitOptions j;
+    j.role = role;
+    j.layout = layout;
+    j.uniform_g = true;
+    return jit(dsl::rrelu_train_expr(), j, "rrelu_train");
+  };
+  const std::size_t n = 1031; // not a multiple of any vector width
+  std::vector<float> x(n), dy(n);
+  const Bytes values = inputs(n, 17, DType::F32);
+  for (std::size_t i = 0; i < n; ++i) {
+    // Every third element a power of two below 0 (y = a·x exact), the rest about [-30, 30].
+    x[i] = i % 3 == 0 ? -std::ldexp(1.0f, static_cast<int>(i % 13) - 6)
+                      : value_at(values, i, DType::F32);
+    dy[i] = 0.5f + static_cast<float>(i % 7);
+  }
+  const std::uint64_t seed = 0x9e3779b97f4a7c15u;
+  for (const std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{0xffffffffu - 500}}) {
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    std::vector<float> want_y(n), want_dx(n);
+    x86(Role::Forward, Layout::Flat)
+        .run({x.data()}, {want_y.data()}, Shape::flat(static_cast<std::int64_t>(n)), {},
+             Noise{seed, offset});
+    x86(Role::Backward, Layout::Flat)
+        .run({x.data(), dy.data()}, {want_dx.data()}, Shape::flat(static_cast<std::int64_t>(n)), {},
+             Noise{seed, offset});
+    for (const char *isa : {"neon", "fp16"}) {
+      SCOPED_TRACE(isa);
+      cross::Call c;
+      c.name = std::string("rrelu_train_fwd_rng_f32_") + isa;
+      c.n = static_cast<std::int64_t>(n);
+      c.seed = seed, c.offset = offset;
+      c.inputs = {cross::Array::of(x, 4)};
+      c.outputs = {cross::Array::zeros(n * 4)};
+      const cross::Result fwd = arm.call(c);
+      ASSERT_EQ(fwd.rc, 0);
+      EXPECT_TRUE(fwd.guards_intact);
+      ASSERT_EQ(fwd.outputs[0], Bytes(store(want_y, DType::F32)));
+      // The slopes themselves, exact at x = -2^k, against the reference's.
+      const dsl::RreluTrain ref{seed, offset};
+      for (std::size_t i = 0; i < n; i += 3) {
+        const float slope = value_at(fwd.outputs[0], i, DType::F32) / x[i];
+        ASSERT_LE(std::fabs(slope - ref.slope(i)), std::ldexp(ref.slope(i), -24)) << i;
+      }
+      // Split at k: [0, k) with offset, [k, n) with offset + k.
+      const std::size_t k = 517;
+      Bytes split;
+      for (const auto &[first, count] : {std::pair{std::size_t{0}, k}, std::pair{k, n - k}}) {
+        cross::Call part = c;
+        part.n = static_cast<std::int64_t>(count);
+        part.offset = offset + first;
+        part.inputs = {cross::Array::of(std::vector<float>(
+            x.begin() + static_cast<long>(first), x.begin() + static_cast<long>(first + count)))};
+        part.outputs = {cross::Array::zeros(count * 4)};
+        const cross::Result r = arm.call(part);
+        ASSERT_EQ(r.rc, 0);
+        split.insert(split.end(), r.outputs[0].begin(), r.outputs[0].end());
+      }
+      EXPECT_EQ(split, fwd.outputs[0]);
+      // Backward: the same slopes, replayed.
+      cross::Call b = c;
+      b.name = std::string("rrelu_train_bwd_rng_f32_") + isa;
+      b.inputs = {cross::Array::of(x), cross::Array::of(dy)};
+      const cross::Result bwd = arm.call(b);
+      ASSERT_EQ(bwd.rc, 0);
+      EXPECT_EQ(bwd.outputs[0], Bytes(store(want_dx, DType::F32)));
+    }
+  }
+  // The channel layout: index (o·C + c)·inner + i, as on x86.
+  const std::int64_t outer = 2, channels = 3, inner = 41;
+  const std::size_t m = static_cast<std::size_t>(outer * channels * inner);
+  const std::vector<float> xc(x.begin(), x.begin() + static_cast<long>(m));
+  std::vector<float> want(m);
+  x86(Role::Forward, Layout::Channels)
+      .run({xc.data()}, {want.data()}, Shape::with_channels(outer, channels, inner), {},
+           Noise{seed, 12345});
+  cross::Call c;
+  c.name = "rrelu_train_fwd_rng_ch_f32";
+  c.channels = std::array<std::int64_t, 3>{outer, channels, inner};
+  c.seed = seed, c.offset = 12345;
+  c.inputs = {cross::Array::of(xc)};
+  c.outputs = {cross::Array::zeros(m * 4)};
+  const cross::Result r = arm.call(c);
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_EQ(r.outputs[0], Bytes(store(want, DType::F32)));
 }
 
 } // namespace

@@ -8,7 +8,9 @@
 
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/dsl/from_output.hpp"
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/ir/interpret.hpp"
+#include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/jit.hpp"
 #include "actforge/targets/cuda.hpp"
 
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sys/wait.h>
 
 namespace actforge {
@@ -60,14 +63,19 @@ protected:
   }
 
   // Compiles one kernel and checks every PTX module in it.
-  void check(const dsl::Entry &e, codegen::KernelSpec spec) {
+  void check(const dsl::Entry &e, codegen::KernelSpec spec) { check(e.name, std::move(spec)); }
+  runtime::KernelInterface check(const std::string &name, codegen::KernelSpec spec) {
+    runtime::KernelInterface k;
+    check_into(name, std::move(spec), k);
+    return k;
+  }
+  void check_into(const std::string &name, codegen::KernelSpec spec, runtime::KernelInterface &k) {
     const auto target = targets::cuda::resolve("cuda");
     const int bits = spec.dtype == DType::F64 ? 64 : spec.dtype == DType::F32 ? 32 : 16;
     const codegen::Schedule schedule = codegen::default_gpu_schedule(bits);
     const std::string object = (dir_ / "kernel.o").string();
-    runtime::KernelInterface k;
-    ASSERT_NO_THROW(k = runtime::compile_kernel_object(e.name, spec, schedule, target, object))
-        << e.name;
+    ASSERT_NO_THROW(k = runtime::compile_kernel_object(name, spec, schedule, target, object))
+        << name;
     const auto modules = runtime::embedded_ptx(object);
     ASSERT_EQ(modules.size(), 2u) << k.symbol << ": an aligned and an unaligned entry";
     for (std::size_t m = 0; m < modules.size(); ++m) {
@@ -127,6 +135,71 @@ std::vector<std::string> elementwise_activations() {
 
 INSTANTIATE_TEST_SUITE_P(Catalog, CudaCompile, testing::ValuesIn(elementwise_activations()),
                          [](const auto &param_info) { return param_info.param; });
+
+// RReLU training with g generated in the kernel (KernelSpec::uniform_g): Philox-4x32-10 in
+// 32-bit integer arithmetic, every role and layout, f32, f16 and f64 storage. COMPILED AND
+// ASSEMBLED HERE, NOT RUN (no GPU): tests/cuda_test.cpp (label cuda) replays the slopes on a GPU.
+class CudaCompileRng : public CudaCompile {};
+
+TEST_P(CudaCompileRng, GeneratedNoiseAssemblesForSm80AndSm90) {
+  const ir::Expr e = dsl::rrelu_train_expr();
+  for (DType dtype : {DType::F32, DType::F16, DType::F64})
+    for (Role role : {Role::Forward, Role::Backward, Role::ParamGrad})
+      for (codegen::Layout layout : {codegen::Layout::Flat, codegen::Layout::Channels}) {
+        codegen::KernelSpec spec{e, role, dtype, layout};
+        spec.uniform_g = true;
+        const runtime::KernelInterface k = check(GetParam(), spec);
+        if (HasFatalFailure()) return;
+        // g is not read: x (and dy) only; backward writes dx alone.
+        ASSERT_FALSE(k.inputs.empty());
+        EXPECT_EQ(k.inputs.size(), role == Role::Forward ? 1u : 2u) << k.symbol;
+        EXPECT_EQ(k.inputs[0].name, "x");
+        if (role == Role::Backward) {
+          ASSERT_EQ(k.outputs.size(), 1u) << k.symbol;
+          EXPECT_EQ(k.outputs[0].name, "dx");
+        }
+      }
+  RecordProperty("ptx_modules", modules_);
+}
+
+INSTANTIATE_TEST_SUITE_P(RreluTrain, CudaCompileRng, testing::Values("rrelu_train"));
+
+// The AOT library for cuda with generated g (gen --uniform-g --target cuda): the C wrappers
+// compile warning-free as C11 with the seed and offset in the prototypes, and every PTX file
+// assembles. Compiled only, not run.
+TEST(CudaAotRng, GeneratedLibraryCompilesAndAssembles) {
+  if (::access(ptxas().c_str(), X_OK) != 0) GTEST_SKIP() << "no ptxas at " << ptxas();
+  const fs::path dir =
+      fs::temp_directory_path() / ("actforge-aot-rng-" + std::to_string(::getpid()));
+  aot::Options o;
+  o.activations = {{"rrelu_train", dsl::rrelu_train_expr(), true}};
+  o.targets = {"cuda"};
+  o.prefix = "aotgc";
+  o.use_tuning_db = false;
+  o.layouts = {codegen::Layout::Flat, codegen::Layout::Channels};
+  const auto files = aot::generate(o, dir.string());
+  std::ifstream in(dir / "aotgc_kernels.h");
+  const std::string header((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(header.find("int aotgc_rrelu_train_fwd_rng_f32(const float *x, float *y, int64_t n, "
+                        "const aotgc_rrelu_train_params *p, uint64_t seed, uint64_t offset);"),
+            std::string::npos)
+      << header;
+  const auto [rc, out] =
+      shell(std::string(ACTFORGE_CC) + " -std=c11 -Wall -Wextra -Werror -c " +
+            (dir / "aotgc_kernels.c").string() + " -o " + (dir / "aotgc_kernels.o").string());
+  EXPECT_EQ(rc, 0) << out;
+  int ptx = 0;
+  for (const auto &f : files)
+    if (f.size() > 4 && f.substr(f.size() - 4) == ".ptx") {
+      const auto [prc, pout] = shell(ptxas() + " -arch=sm_90 -o " + (dir / "out.cubin").string() +
+                                     " " + (dir / f).string());
+      EXPECT_EQ(prc, 0) << f << ":\n" << pout;
+      ++ptx;
+    }
+  EXPECT_EQ(ptx, 8); // fwd and bwd, flat and channels, aligned and unaligned entries
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 
 TEST(CudaTarget, NameResolvesToPtxForSm80) {
   const auto t = targets::resolve("cuda");

@@ -4,6 +4,7 @@
 // does with device memory: device pointers from the driver API, aligned and unaligned, in place,
 // n from 0 to past one 2^30-element piece, NaN and infinities, the channel layout and param_grad
 // — each against the same kernel called with host memory, which the check measures.
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/runtime/jit.hpp"
 #include "actforge/targets/cuda.hpp"
 
@@ -252,6 +253,72 @@ TEST_F(Gpu, CallsPastOnePieceOf2To30Elements) {
   for (std::size_t i = 0; i < y.size(); ++i)
     wrong += y[i] != out[i % 2048];
   EXPECT_EQ(wrong, 0u);
+}
+
+// RReLU training with g generated on the GPU (JitOptions::uniform_g): the same (seed, offset)
+// draws the same Philox-4x32-10 slopes as the CPU kernel, so the results are the CPU's bit for
+// bit (the compute type is the spec's, the same on both); a call split into [0, k) + [k, n) with
+// offset + k equals one call; the backward kernel replays the forward's slopes. Without a GPU
+// this test is skipped: tests/cuda_compile_test.cpp (label cuda-compile) only assembles these
+// kernels with ptxas.
+TEST_F(Gpu, RreluTrainReplaysTheCpuSlopesBitForBit) {
+  auto kernel = [](Role role, const std::string &target) {
+    JitOptions o;
+    o.role = role;
+    o.target = target;
+    o.uniform_g = true;
+    return jit(dsl::rrelu_train_expr(), o, "rrelu_train");
+  };
+  const Kernel gpu_fwd = kernel(Role::Forward, "cuda"), gpu_bwd = kernel(Role::Backward, "cuda");
+  const Kernel cpu_fwd = kernel(Role::Forward, "host"), cpu_bwd = kernel(Role::Backward, "host");
+  const std::size_t n = 1000003, k = 333337, bytes = n * 4;
+  std::vector<float> x(n), dy(n);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-12, 12);
+  for (std::size_t i = 0; i < n; ++i) {
+    // Every fourth element -2^j (y = a·x exact: the slope is y/x), the rest random.
+    x[i] = i % 4 == 0 ? -std::ldexp(1.0f, static_cast<int>(i % 9) - 4) : u(rng);
+    dy[i] = 1.0f;
+  }
+  const std::uint64_t seed = 0x0123456789abcdefu;
+  for (const std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{0xffffffffu - 1000}}) {
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    std::vector<float> want_y(n), want_dx(n);
+    cpu_fwd.run({x.data()}, {want_y.data()}, Shape::flat(static_cast<std::int64_t>(n)), {},
+                Noise{seed, offset});
+    cpu_bwd.run({x.data(), dy.data()}, {want_dx.data()}, Shape::flat(static_cast<std::int64_t>(n)),
+                {}, Noise{seed, offset});
+    DeviceArray d_x(bytes), d_dy(bytes), d_y(bytes), d_split(bytes), d_dx(bytes);
+    ASSERT_EQ(Driver::get().htod(d_x.ptr, x.data(), bytes), 0);
+    ASSERT_EQ(Driver::get().htod(d_dy.ptr, dy.data(), bytes), 0);
+    gpu_fwd.run({d_x.at(0)}, {d_y.at(0)}, Shape::flat(static_cast<std::int64_t>(n)), {},
+                Noise{seed, offset});
+    gpu_fwd.run({d_x.at(0)}, {d_split.at(0)}, Shape::flat(static_cast<std::int64_t>(k)), {},
+                Noise{seed, offset});
+    gpu_fwd.run({d_x.at(k * 4)}, {d_split.at(k * 4)}, Shape::flat(static_cast<std::int64_t>(n - k)),
+                {}, Noise{seed, offset + k});
+    gpu_bwd.run({d_x.at(0), d_dy.at(0)}, {d_dx.at(0)}, Shape::flat(static_cast<std::int64_t>(n)),
+                {}, Noise{seed, offset});
+    ASSERT_EQ(Driver::get().synchronize(), 0);
+    std::vector<unsigned char> y(bytes), split(bytes), dx(bytes), want(bytes), want_b(bytes);
+    ASSERT_EQ(Driver::get().dtoh(y.data(), d_y.ptr, bytes), 0);
+    ASSERT_EQ(Driver::get().dtoh(split.data(), d_split.ptr, bytes), 0);
+    ASSERT_EQ(Driver::get().dtoh(dx.data(), d_dx.ptr, bytes), 0);
+    std::memcpy(want.data(), want_y.data(), bytes);
+    std::memcpy(want_b.data(), want_dx.data(), bytes);
+    EXPECT_TRUE(same(DType::F32, y, want)) << "forward, GPU vs CPU";
+    EXPECT_TRUE(same(DType::F32, split, y)) << "[0, k) + [k, n) vs one call";
+    EXPECT_TRUE(same(DType::F32, dx, want_b)) << "backward, GPU vs CPU";
+    // The replay: at x = -2^j with dy = 1, the forward's y/x is the backward's dx.
+    const dsl::RreluTrain ref{seed, offset};
+    for (std::size_t i = 0; i < n; i += 4) {
+      float yi, dxi;
+      std::memcpy(&yi, y.data() + i * 4, 4);
+      std::memcpy(&dxi, dx.data() + i * 4, 4);
+      ASSERT_EQ(yi / x[i], dxi) << "element " << i;
+      ASSERT_LE(std::fabs(dxi - ref.slope(i)), std::ldexp(ref.slope(i), -24)) << "element " << i;
+    }
+  }
 }
 
 } // namespace

@@ -26,9 +26,10 @@ constexpr std::array<std::pair<DType, std::string_view>, 4> kDTypes{{
     {DType::F16, "f16"},
     {DType::BF16, "bf16"},
 }};
-constexpr std::array<std::pair<Layout, std::string_view>, 2> kLayouts{{
+constexpr std::array<std::pair<Layout, std::string_view>, 3> kLayouts{{
     {Layout::Flat, "flat"},
     {Layout::Channels, "channels"},
+    {Layout::Halves, "halves"},
 }};
 
 template <class T, std::size_t N>
@@ -72,6 +73,28 @@ void validate(const KernelSpec &spec) {
   check_names(spec.wrt, params, "param_grad");
   if (spec.role == Role::ParamGrad && params.empty())
     throw Error("param_grad: the expression has no parameters");
+  if (spec.layout == Layout::Halves) {
+    if (ir::count_inputs(spec.expr) != 2)
+      throw Error("the halves layout splits one tensor into x and g, but the expression does "
+                  "not read g: use the flat layout");
+    if (spec.uniform_g)
+      throw Error("the halves layout reads g from the tensor's second half; uniform_g generates "
+                  "it: use the flat layout");
+    if (spec.role == Role::BackwardFromOutput)
+      throw Error("the halves layout: backward_from_output reads only y, it cannot give dg; use "
+                  "the backward role");
+  }
+  if (spec.uniform_g) {
+    if (ir::count_inputs(spec.expr) != 2)
+      throw Error("uniform_g generates input g, but the expression does not read g");
+    if (spec.role == Role::BackwardFromOutput)
+      throw Error("uniform_g: backward_from_output reads only y, it cannot regenerate g; use "
+                  "the backward role");
+    for (const char *name : {"seed", "offset"})
+      if (params.count(name))
+        throw Error(std::string("uniform_g: parameter '") + name +
+                    "' would clash with the generator's scalar of that name");
+  }
 }
 
 std::vector<std::string> grad_params(const KernelSpec &spec) {

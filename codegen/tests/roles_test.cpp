@@ -48,6 +48,7 @@ template <class T> std::size_t extent_size(hp::Extent e, const Shape &s) {
   case hp::Extent::Elements: return static_cast<std::size_t>(s.elements());
   case hp::Extent::Channels: return static_cast<std::size_t>(s.C);
   case hp::Extent::One: return 1;
+  case hp::Extent::Pairs: return 2 * static_cast<std::size_t>(s.elements());
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/dsl/from_output.hpp"
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/error.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/print.hpp"
@@ -57,6 +58,8 @@ bool has_param(ir::Expr e, const std::string &name) {
 std::string missing_role(const Activation &a, codegen::Role role) {
   if (role == codegen::Role::ParamGrad && ir::collect_params(a.expr).empty())
     return a.name + " has no parameters: no param_grad";
+  if (role == codegen::Role::BackwardFromOutput && a.uniform_g)
+    return a.name + " generates its input g (uniform_g): no backward_from_output";
   if (role == codegen::Role::BackwardFromOutput && !dsl::find_from_output(a.expr))
     return a.name + " has no derivative expressible from its output: no backward_from_output";
   return {};
@@ -76,6 +79,8 @@ Activation resolve_activation(std::string_view text) {
     if (!e->expr.defined()) throw Error(e->name + " is not elementwise: no kernel to generate");
     return {e->name, e->expr};
   }
+  // RReLU's training form: its slopes come from input g, meant to be generated (uniform_g).
+  if (t == "rrelu_train") return {t, dsl::rrelu_train_expr()};
   // NAME=EXPR: an identifier, then '=' that is not '=='. An expression cannot start that way
   // (parameter defaults follow a comma).
   const auto eq = t.find('=');
@@ -103,6 +108,15 @@ std::vector<std::string> generate(const Options &options, const std::string &out
       if (is_reserved(p.name))
         throw Error(a.name + ": the parameter '" + p.name +
                     "' is a C keyword and cannot be a field");
+    if (a.uniform_g) {
+      if (ir::count_inputs(a.expr) < 2)
+        throw Error(a.name + ": uniform_g generates input g, but " + a.name +
+                    " has no input g (it reads x only)");
+      for (const auto &p : ir::collect_params(a.expr))
+        if (p.name == "seed" || p.name == "offset")
+          throw Error(a.name + ": the parameter '" + p.name +
+                      "' clashes with the generator's scalars seed and offset");
+    }
     for (std::size_t j = 0; j < i; ++j)
       if (options.activations[j].name == a.name)
         throw Error("two activations are named '" + a.name + "'");
@@ -134,6 +148,11 @@ std::vector<std::string> generate(const Options &options, const std::string &out
         break;
       }
 
+  if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Halves) !=
+      options.layouts.end())
+    throw Error("the halves layout (one tensor [rows, 2d] split into x and g) has no generated C "
+                "ABI yet: use jit (Layout::Halves), or generate the flat layout and pass x and g "
+                "as two arrays");
   for (const auto &name : options.per_channel) {
     if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Channels) ==
         options.layouts.end())
@@ -157,6 +176,7 @@ std::vector<std::string> generate(const Options &options, const std::string &out
       for (codegen::Layout layout : options.layouts)
         for (codegen::DType dtype : options.dtypes) {
           codegen::KernelSpec spec{a.expr, role, dtype, layout};
+          spec.uniform_g = a.uniform_g;
           if (layout == codegen::Layout::Channels)
             for (const auto &name : options.per_channel)
               if (has_param(a.expr, name)) spec.per_channel.push_back(name);

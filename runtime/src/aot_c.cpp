@@ -70,6 +70,13 @@ std::vector<std::pair<std::string, std::optional<double>>> scalars(const CKernel
   return out;
 }
 bool has_params(const CKernel &k) { return !scalars(k).empty(); }
+// Input g is generated (KernelSpec::uniform_g): the functions take seed and offset.
+bool rng(const CKernel &k) { return front(k).spec.uniform_g; }
+bool any_rng(const std::vector<CKernel> &kernels) {
+  for (const CKernel &k : kernels)
+    if (rng(k)) return true;
+  return false;
+}
 
 // Parameter structs come in two families: float fields (f32, f16, bf16) and double fields (f64).
 // Channel-layout kernels with per-channel parameters take the rest in A_ch_params.
@@ -114,7 +121,8 @@ Ports data_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent
 Ports channel_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent::Channels); }
 
 // The C parameter list in ABI order: data inputs, outputs (elementwise), sizes, per-channel
-// parameters, the params struct, gradients (param_grad). `doc` adds the arrays' lengths.
+// parameters, the params struct, seed and offset (uniform_g), gradients (param_grad). `doc` adds
+// the arrays' lengths.
 std::string parameters(const Options &o, const CKernel &k, bool doc = false) {
   const std::string T = c_type(k.dtype);
   std::vector<std::string> list;
@@ -131,6 +139,7 @@ std::string parameters(const Options &o, const CKernel &k, bool doc = false) {
   for (const auto &port : channel_inputs(k))
     list.push_back("const " + T + " *" + port.name + (doc ? " /* [channels] */" : ""));
   if (has_params(k)) list.push_back("const " + params_type(o, k) + " *p");
+  if (rng(k)) list.insert(list.end(), {"uint64_t seed", "uint64_t offset"});
   if (is_grad(k))
     for (const auto &port : front(k).outputs)
       list.push_back(
@@ -156,6 +165,7 @@ std::string arguments(const CKernel &k) {
   for (const auto &port : channel_inputs(k))
     list.push_back(port.name);
   if (has_params(k)) list.push_back("p");
+  if (rng(k)) list.insert(list.end(), {"seed", "offset"});
   if (is_grad(k))
     for (const auto &port : front(k).outputs)
       list.push_back(port.name);
@@ -241,7 +251,8 @@ std::string type_code(const runtime::KernelInterface &t) {
   return std::to_string(static_cast<int>(t.storage.code()));
 }
 
-// The Halide entry's prototype: input buffers, scalar parameters, output buffers. A flat GPU
+// The Halide entry's prototype: input buffers, scalar parameters, the generator's seed and
+// offset (uniform_g), output buffers. A flat GPU
 // kernel has a second entry, symbol_unaligned, for arrays of any alignment.
 std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t,
                              bool unaligned = false) {
@@ -251,6 +262,7 @@ std::string halide_prototype(const CKernel &k, const runtime::KernelInterface &t
     s += sep + "hl_buffer *" + port.name, sep = ", ";
   for (const auto &[name, value] : scalars(k))
     s += sep + scalar + " " + name;
+  if (rng(k)) s += sep + "uint64_t seed, uint64_t offset";
   for (const auto &port : t.outputs)
     s += sep + "hl_buffer *" + port.name;
   return s + ");\n";
@@ -281,7 +293,9 @@ std::string scalar_values(const std::string &P, const CKernel &k,
   return s;
 }
 
-// The call of the Halide entry on buf[0..], returning on an error.
+// The call of the Halide entry on buf[0..], returning on an error. A generated g's counters start
+// at the block's first element `start` (pipeline.hpp: the index is the offset in x's buffer,
+// bound with the call's strides), so every block draws what one call over all would.
 std::string halide_call(const std::string &P, const CKernel &k, const runtime::KernelInterface &t,
                         const std::string &indent, const std::string &entry = {}) {
   std::string s = indent + "if (" + (entry.empty() ? t.symbol : entry) + "(", sep;
@@ -290,6 +304,7 @@ std::string halide_call(const std::string &P, const CKernel &k, const runtime::K
     s += sep + "&buf[" + std::to_string(b) + "]", sep = ", ";
   for (const auto &[name, value] : scalars(k))
     s += sep + name + "_value";
+  if (rng(k)) s += sep + "seed, offset + (uint64_t)start";
   for (std::size_t i = 0; i < t.outputs.size(); ++i, ++b)
     s += sep + "&buf[" + std::to_string(b) + "]";
   return s + ") != 0)\n" + indent + "  return " + P + "_ERR_KERNEL;\n";
@@ -578,6 +593,18 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        P +
        "_OK or an error code. p == NULL means the parameters'\n"
        " * defaults. */\n";
+  if (any_rng(kernels))
+    h += "/* Generated noise (functions named _rng_): input g is not passed but computed in the\n"
+         " * kernel, g = U[0, 1) from Philox-4x32-10 with key = seed (low 32 bits first) and\n"
+         " * counter = (element index + offset) mod 2^64 in words 0 (low) and 1, words 2 and 3\n"
+         " * zero; g = (output word 0 >> 8) * 2^-24. The functions take `uint64_t seed, uint64_t\n"
+         " * offset` after the parameters (after p, or where p would be; pgrad's gradients follow\n"
+         " * them). The element index is the element's position in the call ((o*channels + "
+         "c)*inner\n"
+         " * + i for _ch): a call on elements [k, n) with offset k draws what elements k.. of a\n"
+         " * call on [0, n) with offset 0 draw, on every target. bwd has no dg and regenerates\n"
+         " * the forward's g from the same (seed, offset): pass the forward's values. E.g. RReLU\n"
+         " * in training mode, slope = lower + (upper - lower)*g. */\n";
   if (any_gpu(kernels))
     h +=
         "/* CUDA (target cuda): every array is DEVICE memory (a CUdeviceptr as a pointer) but\n"
@@ -637,7 +664,9 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        " * call_channels() (channel layout; the other is NULL) take the arrays of the function,\n"
        " * inputs (data, then per-channel parameters) and outputs (results or gradients) in\n"
        " * input_names / output_names order, and the scalar parameters as num_params doubles in\n"
-       " * param_names order, or NULL for the defaults. */\n";
+       " * param_names order, or NULL for the defaults. Functions with generated noise\n"
+       " * (uniform_g 1) have call_rng() or call_channels_rng() instead, which also take the seed\n"
+       " * and offset; their call() and call_channels() are NULL. */\n";
   h += "typedef int (*" + p +
        "_kernel_call)(const void *const *inputs, void *const *outputs, int64_t n,\n"
        "                                   const double *params);\n";
@@ -646,6 +675,15 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        "                                            int64_t outer, int64_t channels, int64_t "
        "inner,\n"
        "                                            const double *params);\n";
+  h += "typedef int (*" + p +
+       "_kernel_call_rng)(const void *const *inputs, void *const *outputs, int64_t n,\n"
+       "                                       const double *params, uint64_t seed, uint64_t "
+       "offset);\n";
+  h += "typedef int (*" + p +
+       "_kernel_call_channels_rng)(const void *const *inputs, void *const *outputs,\n"
+       "                                                int64_t outer, int64_t channels,\n"
+       "                                                int64_t inner, const double *params,\n"
+       "                                                uint64_t seed, uint64_t offset);\n";
   h += "typedef struct " + p +
        "_kernel_info {\n"
        "  const char *name;        /* the C function, e.g. \"" +
@@ -669,6 +707,9 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        "  " +
        p + "_kernel_call call;\n  " + p +
        "_kernel_call_channels call_channels;\n"
+       "  int uniform_g;           /* 1: input g is generated; call with seed and offset */\n  " +
+       p + "_kernel_call_rng call_rng;\n  " + p +
+       "_kernel_call_channels_rng call_channels_rng;\n"
        "} " +
        p + "_kernel_info;\n\n";
   h += "/* The kernel called `name` (\"" + p +
@@ -868,7 +909,7 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
       s += "static int call_" + name + "(const void *const *in, void *const *out, " +
            (is_channels(k) ? "int64_t outer,\n    int64_t channels, int64_t inner"
                            : std::string("int64_t n")) +
-           ", const double *params) {\n";
+           ", const double *params" + (rng(k) ? ", uint64_t seed, uint64_t offset" : "") + ") {\n";
       s += "  if (!in || !out) return " + P + "_ERR_ARGUMENT;\n";
       std::vector<std::string> args;
       for (std::size_t n = 0; n < n_data; ++n)
@@ -893,6 +934,7 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
       } else {
         s += "  (void)params;\n";
       }
+      if (rng(k)) args.insert(args.end(), {"seed", "offset"});
       if (is_grad(k))
         for (std::size_t n = 0; n < i.outputs.size(); ++n)
           args.push_back("(" + T + " *)out[" + std::to_string(n) + "]");
@@ -910,7 +952,13 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
                ", " + c_string(per) + ", " + std::to_string(i.inputs.size()) + ", " +
                std::to_string(i.outputs.size()) + ", " + f + "_inputs, " + f + "_outputs, " +
                std::to_string(sc.size()) + ", " + names + ", " + defaults + ", " +
-               (is_channels(k) ? "NULL, call_" + name : "call_" + name + ", NULL") + "},\n";
+               (rng(k)           ? std::string("NULL, NULL, 1, ")
+                : is_channels(k) ? "NULL, call_" + name + ", 0, "
+                                 : "call_" + name + ", NULL, 0, ") +
+               (!rng(k)          ? std::string("NULL, NULL")
+                : is_channels(k) ? "NULL, call_" + name
+                                 : "call_" + name + ", NULL") +
+               "},\n";
       ++count;
     }
     s += "\n";

@@ -35,8 +35,9 @@ constexpr const char *kPrefix = "afx";
 //   'I' str                  -> u8 found [str role, layout, dtype, targets; u32 k + k strings for
 //                               inputs, outputs, params; u32 k + k f64 parameter defaults]
 //   'L' str (empty: NULL)    -> i32 rc of afx_limit_target
-//   'C' str, u8 channels, i64 d[3], u32 np (~0: NULL) + np f64, u32 ni + ni {u64 bytes, u32
-//       offset, bytes}, u32 no + no {u64 bytes, u32 offset, i32 alias, bytes}
+//   'C' str, u8 channels, i64 d[3], u32 np (~0: NULL) + np f64, u64 seed, u64 offset (kernels
+//       with a generated g), u32 ni + ni {u64 bytes, u32 offset, bytes}, u32 no + no {u64 bytes,
+//       u32 offset, i32 alias, bytes}
 //                            -> i32 rc, u8 guards intact, no {u64 bytes, bytes}
 //   'Q'                      -> exit
 // A string is u32 length + bytes. Arrays sit `offset` bytes past a 64-byte boundary and are
@@ -128,6 +129,8 @@ static void call(void) {
     if (!params) die("out of memory");
     get(params, sizeof(double) * np);
   }
+  uint64_t noise[2];
+  get(noise, sizeof noise);
   uint32_t ni = get_u32();
   array *in = (array *)calloc(ni + 1, sizeof(array));
   const void **inputs = (const void **)calloc(ni + 1, sizeof(void *));
@@ -162,8 +165,13 @@ static void call(void) {
     rc = -1000;
   else if ((int)ni != k->num_inputs || (int)no != k->num_outputs)
     rc = -1001;
-  else if (channels ? !k->call_channels : !k->call)
+  else if (k->uniform_g ? (channels ? !k->call_channels_rng : !k->call_rng)
+                        : (channels ? !k->call_channels : !k->call))
     rc = -1002;
+  else if (k->uniform_g && channels)
+    rc = k->call_channels_rng(inputs, outputs, d[0], d[1], d[2], params, noise[0], noise[1]);
+  else if (k->uniform_g)
+    rc = k->call_rng(inputs, outputs, d[0], params, noise[0], noise[1]);
   else if (channels)
     rc = k->call_channels(inputs, outputs, d[0], d[1], d[2], params);
   else
@@ -431,6 +439,8 @@ Result Runner::call(const Call &c) {
   } else {
     m.send_value(~std::uint32_t{0});
   }
+  m.send_value(c.seed);
+  m.send_value(c.offset);
   m.send_value(static_cast<std::uint32_t>(c.inputs.size()));
   for (const Array &a : c.inputs) {
     m.send_value(static_cast<std::uint64_t>(a.bytes.size()));

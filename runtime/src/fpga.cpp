@@ -38,6 +38,9 @@ std::vector<std::string> generate(const Options &options, const std::string &dir
     if (!used) throw Error("no activation given has a parameter '" + name + "'");
   }
   for (const auto &a : options.activations) {
+    if (a.uniform_g)
+      throw Error(a.name + ": a generated input g (uniform_g) is not available for the fpga "
+                           "target");
     if (!a.expr.defined()) {
       // maxout: a group maximum, exact in both modes; k from --param k (default 2).
       codegen::hls::Options o = options.hls;

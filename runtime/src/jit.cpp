@@ -64,7 +64,8 @@ struct Key {
   bool operator==(const Key &o) const {
     return spec.expr == o.spec.expr && spec.role == o.spec.role && spec.dtype == o.spec.dtype &&
            spec.layout == o.spec.layout && spec.per_channel == o.spec.per_channel &&
-           spec.wrt == o.spec.wrt && target == o.target && schedule == o.schedule;
+           spec.wrt == o.spec.wrt && spec.uniform_g == o.spec.uniform_g && target == o.target &&
+           schedule == o.schedule;
   }
 };
 struct KeyHash {
@@ -73,8 +74,9 @@ struct KeyHash {
     auto mix = [&h](std::size_t v) { h = h * 1099511628211u ^ v; };
     for (std::size_t v :
          {static_cast<std::size_t>(k.spec.role), static_cast<std::size_t>(k.spec.dtype),
-          static_cast<std::size_t>(k.spec.layout), std::hash<std::string>{}(k.target),
-          static_cast<std::size_t>(k.schedule.lanes), static_cast<std::size_t>(k.schedule.unroll),
+          static_cast<std::size_t>(k.spec.layout), static_cast<std::size_t>(k.spec.uniform_g),
+          std::hash<std::string>{}(k.target), static_cast<std::size_t>(k.schedule.lanes),
+          static_cast<std::size_t>(k.schedule.unroll),
           static_cast<std::size_t>(k.schedule.parallel_chunk),
           static_cast<std::size_t>(k.schedule.gpu_threads)})
       mix(v);
@@ -101,6 +103,7 @@ Extent extent_of(codegen::halide::Extent e) {
   case codegen::halide::Extent::Elements: return Extent::Elements;
   case codegen::halide::Extent::Channels: return Extent::Channels;
   case codegen::halide::Extent::One: return Extent::One;
+  case codegen::halide::Extent::Pairs: return Extent::Pairs;
   }
   return Extent::Elements;
 }
@@ -138,7 +141,7 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
   impl->target = target.name;
   impl->type = k.storage;
   impl->bytes = k.storage.bytes();
-  impl->inputs = std::max(1, ir::count_inputs(key.spec.expr));
+  impl->inputs = key.spec.uniform_g ? 1 : std::max(1, ir::count_inputs(key.spec.expr));
   impl->in_ports = ports_of(k.inputs, impl->in_names);
   impl->out_ports = ports_of(k.outputs, impl->out_names);
   if (k.inputs.size() + k.outputs.size() > kMaxBuffers || k.outputs.size() > kMaxOutputs)
@@ -178,8 +181,9 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   const auto info = targets::resolve(options.target);
   if (info.family == targets::Family::Fpga)
     throw Error("the fpga target writes C: use `actforge gen --target fpga`");
-  codegen::KernelSpec spec{expr,           options.role,        options.dtype,
-                           options.layout, options.per_channel, options.wrt};
+  codegen::KernelSpec spec{
+      expr,        options.role,     options.dtype, options.layout, options.per_channel,
+      options.wrt, options.uniform_g};
   std::sort(spec.per_channel.begin(), spec.per_channel.end());
   std::sort(spec.wrt.begin(), spec.wrt.end());
   const int bits = options.dtype == DType::F64 ? 64 : 32;
@@ -248,6 +252,7 @@ Memory Kernel::memory() const { return impl_->memory; }
 const codegen::Schedule &Kernel::schedule() const { return impl_->schedule; }
 const std::string &Kernel::schedule_origin() const { return impl_->schedule_origin; }
 int Kernel::num_inputs() const { return impl_->inputs; }
+bool Kernel::uniform_g() const { return impl_->spec.uniform_g; }
 int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
 const std::vector<Port> &Kernel::input_ports() const { return impl_->in_ports; }
 const std::vector<Port> &Kernel::output_ports() const { return impl_->out_ports; }
@@ -266,22 +271,26 @@ namespace {
 // block of at most kChunk elements of [outer, C, inner] — whole channel ranges of whole outer
 // rows where they fit, else ranges of channels of one row, else pieces of one channel's row.
 // A block holds at most `max_channels` channels (param_grad accumulates them on the stack).
+// Layout::Halves tiles [rows, 1, d] in blocks of at most kChunk / 2 elements, so that its
+// [rows, 2d] arrays' blocks hold at most kChunk.
 constexpr std::int64_t kChunk = std::int64_t{1} << 30;
 constexpr std::int64_t kGroup = 128; // channels per block when param_grad sums several blocks
 
 struct Tiling {
   std::int64_t no, nc, ni; // block extents along outer, channels, inner
 
-  Tiling(const Shape &s, std::int64_t max_channels) {
-    ni = std::min(s.inner, kChunk);
-    nc = std::min({s.channels, max_channels, s.inner >= kChunk ? 1 : kChunk / s.inner});
-    no = s.channels * s.inner <= kChunk ? kChunk / (s.channels * s.inner) : 1;
+  Tiling(const Shape &s, std::int64_t max_channels, std::int64_t chunk = kChunk) {
+    ni = std::min(s.inner, chunk);
+    nc = std::min({s.channels, max_channels, s.inner >= chunk ? 1 : chunk / s.inner});
+    no = s.channels * s.inner <= chunk ? chunk / (s.channels * s.inner) : 1;
     no = std::min(no, s.outer);
   }
   bool single(const Shape &s) const { return no == s.outer && nc == s.channels && ni == s.inner; }
 };
 
 std::string shape_text(const Shape &s) {
+  if (s.layout == Layout::Halves)
+    return "[rows, d] = [" + std::to_string(s.outer) + ", " + std::to_string(s.inner) + "]";
   return s.layout == Layout::Flat
              ? "n = " + std::to_string(s.inner)
              : "[outer, channels, inner] = [" + std::to_string(s.outer) + ", " +
@@ -292,7 +301,21 @@ std::string shape_text(const Shape &s) {
 
 void Kernel::run(std::span<const void *const> inputs, std::span<void *const> outputs,
                  const Shape &shape, const Params &params) const {
+  run_with(inputs, outputs, shape, params, nullptr);
+}
+
+void Kernel::run(std::span<const void *const> inputs, std::span<void *const> outputs,
+                 const Shape &shape, const Params &params, const Noise &noise) const {
+  run_with(inputs, outputs, shape, params, &noise);
+}
+
+void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const> outputs,
+                      const Shape &shape, const Params &params, const Noise *noise) const {
   const Impl &k = *impl_;
+  if (k.spec.uniform_g && !noise)
+    throw Error(k.name + " generates its input g: call run(inputs, outputs, shape, params, "
+                         "Noise{seed, offset})");
+  if (!k.spec.uniform_g && noise) throw Error(k.name + " generates no input: it takes no Noise");
   // --- What the caller gave: counts, shape, pointers, parameters.
   if (inputs.size() != k.in_ports.size())
     throw Error(k.name + " takes " + std::to_string(k.in_ports.size()) + " input arrays (" +
@@ -301,18 +324,26 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     throw Error(k.name + " takes " + std::to_string(k.out_ports.size()) + " output arrays (" +
                 k.out_names + "), got " + std::to_string(outputs.size()));
   const bool channels = k.spec.layout == Layout::Channels;
+  const bool halves = k.spec.layout == Layout::Halves;
   if (shape.layout != k.spec.layout)
     throw Error(k.name + (channels ? " has the channel layout: give its size as "
                                      "Shape::with_channels(outer, channels, inner)"
+                          : halves ? " splits one tensor [rows, 2d] in halves: give its size as "
+                                     "Shape::halves(rows, d)"
                                    : " is flat: give its size as n elements (Shape::flat)"));
   if (shape.outer < 0 || shape.channels < 0 || shape.inner < 0)
     throw Error(k.name + ": sizes must be >= 0, got " + shape_text(shape));
+  // Halide's strides are 32-bit: a row's second half starts d elements after its first.
+  if (halves && (shape.channels != 1 || shape.inner >= (std::int64_t{1} << 30)))
+    throw Error(k.name + ": the halves layout takes Shape::halves(rows, d) with d < 2^30, got " +
+                shape_text(shape) + (shape.channels != 1 ? " and channels != 1" : ""));
   std::int64_t elements = 0;
   if (__builtin_mul_overflow(shape.outer, shape.channels, &elements) ||
       __builtin_mul_overflow(elements, shape.inner, &elements))
     throw Error(k.name + ": " + shape_text(shape) + " has more than 2^63 elements");
   auto check_pointer = [&](const void *p, const Port &port, bool input) {
     const std::int64_t count = port.extent == Extent::Elements   ? elements
+                               : port.extent == Extent::Pairs    ? elements // (2·: 0 alike)
                                : port.extent == Extent::Channels ? shape.channels
                                                                  : 1;
     if (!p && count > 0)
@@ -342,6 +373,8 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
   if (k.params.size() > kStackScalars)
     throw Error(k.name + ": more than " + std::to_string(kStackScalars) + " scalar parameters");
   Scalar scalars[kStackScalars];
+  // The generator's scalars, after the parameters; the offset advances with each block.
+  std::uint64_t rng_seed = noise ? noise->seed : 0, rng_offset = 0;
   for (std::size_t i = 0; i < k.params.size(); ++i) {
     auto it = params.find(k.params[i].first);
     const double value = it != params.end() ? it->second : k.params[i].second;
@@ -370,7 +403,7 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
   const std::size_t n_in = inputs.size(), n_buf = inputs.size() + outputs.size();
   halide_dimension_t dims[kMaxBuffers][3];
   halide_buffer_t bufs[kMaxBuffers];
-  void *argv[kMaxBuffers + kStackScalars];
+  void *argv[kMaxBuffers + kStackScalars + 2];
   auto port_of = [&](std::size_t b) -> const Port & {
     return b < n_in ? k.in_ports[b] : k.out_ports[b - n_in];
   };
@@ -379,13 +412,19 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
     bufs[b] = halide_buffer_t{};
     bufs[b].type = k.type;
     bufs[b].dimensions = channels && port_of(b).extent == Extent::Elements ? 3 : 1;
+    if (halves && port_of(b).extent == Extent::Elements) bufs[b].dimensions = 2; // [d, rows]
+    if (port_of(b).extent == Extent::Pairs) bufs[b].dimensions = 3;              // [d, 2, rows]
     bufs[b].dim = dims[b];
-    argv[b < n_in ? b : b + k.params.size()] = &bufs[b];
+    argv[b < n_in ? b : b + k.params.size() + (noise ? 2 : 0)] = &bufs[b];
   }
   for (std::size_t i = 0; i < k.params.size(); ++i)
     argv[n_in + i] = &scalars[i];
+  if (noise) {
+    argv[n_in + k.params.size()] = &rng_seed;
+    argv[n_in + k.params.size() + 1] = &rng_offset;
+  }
 
-  Tiling tiling(shape, std::numeric_limits<std::int64_t>::max());
+  Tiling tiling(shape, std::numeric_limits<std::int64_t>::max(), halves ? kChunk / 2 : kChunk);
   const bool single = tiling.single(shape);
   bool grouped = false; // param_grad with per-channel gradients over several blocks
   if (grad && !single)
@@ -404,6 +443,9 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
   auto call = [&](std::int64_t o, std::int64_t c, std::int64_t i, std::int64_t no, std::int64_t nc,
                   std::int64_t ni) {
     const std::int64_t start = (o * shape.channels + c) * shape.inner + i;
+    // A block's elements keep their index in the call (pipeline.hpp: the index is the offset in
+    // x's buffer, whose strides are the call's): its counters start at the block's first element.
+    if (noise) rng_offset = noise->offset + static_cast<std::uint64_t>(start);
     bool aligned = true; // cleared below for a device array off the alignment
     for (std::size_t b = 0; b < n_buf; ++b) {
       const Port &port = port_of(b);
@@ -411,6 +453,8 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
       std::int64_t offset = 0, extent = 1;
       if (port.extent == Extent::Elements) {
         offset = start, extent = no * nc * ni;
+      } else if (port.extent == Extent::Pairs) { // Layout::Halves: row o of 2d, from column i
+        offset = o * 2 * shape.inner + i;
       } else if (port.extent == Extent::Channels) {
         offset = c, extent = nc;
       }
@@ -427,12 +471,21 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
         bufs[b].host = nullptr;
         bufs[b].device = reinterpret_cast<std::uint64_t>(at);
         bufs[b].device_interface = k.device;
-        if (port.extent == Extent::Elements && !grad && !channels)
+        if (port.extent == Extent::Elements && !grad && k.spec.layout == Layout::Flat)
           aligned = aligned && reinterpret_cast<std::uintptr_t>(at) % alignment == 0;
       }
       if (k.gpu && k.memory == Memory::Host && b < n_in)
         bufs[b].flags = halide_buffer_flag_host_dirty;
-      if (bufs[b].dimensions == 3) {
+      if (port.extent == Extent::Pairs) {
+        const auto d = static_cast<std::int32_t>(shape.inner); // < 2^30, checked above
+        dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(ni), 1);
+        dims[b][1] = halide_dimension_t(0, 2, d);
+        dims[b][2] = halide_dimension_t(0, static_cast<std::int32_t>(no), 2 * d);
+      } else if (halves && port.extent == Extent::Elements) {
+        dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(ni), 1);
+        dims[b][1] = halide_dimension_t(0, static_cast<std::int32_t>(no),
+                                        static_cast<std::int32_t>(shape.inner));
+      } else if (bufs[b].dimensions == 3) {
         dims[b][0] = halide_dimension_t(0, static_cast<std::int32_t>(ni), 1);
         dims[b][1] = halide_dimension_t(0, static_cast<std::int32_t>(nc),
                                         static_cast<std::int32_t>(nc > 1 ? shape.inner : ni));

@@ -107,6 +107,7 @@ char extent_code(codegen::halide::Extent e) {
   case codegen::halide::Extent::Elements: return 'E';
   case codegen::halide::Extent::Channels: return 'C';
   case codegen::halide::Extent::One: return '1';
+  case codegen::halide::Extent::Pairs: return 'P';
   }
   return '?';
 }
@@ -126,6 +127,7 @@ std::vector<codegen::halide::Port> parse_ports(std::istringstream &line) {
     const char c = word.back();
     ports.push_back({word.substr(0, colon), c == 'C'   ? codegen::halide::Extent::Channels
                                             : c == '1' ? codegen::halide::Extent::One
+                                            : c == 'P' ? codegen::halide::Extent::Pairs
                                                        : codegen::halide::Extent::Elements});
   }
   return ports;
@@ -169,6 +171,7 @@ std::string kernel_key(const std::string &activation, const codegen::KernelSpec 
   key += "\nwrt";
   for (const auto &p : spec.wrt)
     key += " " + p;
+  if (spec.uniform_g) key += "\nuniform_g philox4x32_10";
   return key + "\ntarget " + target + "\nschedule " + schedule.describe() + "\nhalide " +
          halide_version() + "\nactforge " + ACTFORGE_VERSION + " " + codegen_fingerprint();
 }

@@ -27,7 +27,10 @@ std::string kernel_name(const std::string &activation, const codegen::KernelSpec
 
 std::string kernel_stem(const std::string &activation, const codegen::KernelSpec &spec) {
   return activation + "_" + std::string(codegen::short_name(spec.role)) +
-         (spec.layout == codegen::Layout::Channels ? "_ch_" : "_") +
+         (spec.uniform_g ? "_rng" : "") +
+         (spec.layout == codegen::Layout::Channels ? "_ch_"
+          : spec.layout == codegen::Layout::Halves ? "_half_"
+                                                   : "_") +
          std::string(codegen::to_string(spec.dtype));
 }
 
@@ -77,6 +80,14 @@ bool contractible(const std::string &ptx) {
 
 } // namespace
 
+Halide::Target kernel_object_target(const targets::TargetInfo &target) {
+  using F = Halide::Target::Feature;
+  return targets::halide_target(target)
+      .with_feature(F::NoRuntime)
+      .with_feature(F::NoAsserts)
+      .with_feature(F::NoBoundsQuery);
+}
+
 KernelInterface compile_kernel_object(const std::string &activation,
                                       const codegen::KernelSpec &spec,
                                       const codegen::Schedule &schedule,
@@ -84,11 +95,7 @@ KernelInterface compile_kernel_object(const std::string &activation,
                                       const std::string &object_path) {
   forbid_ptx_contraction();
   KernelInterface k = describe_kernel(activation, spec, schedule, target);
-  using F = Halide::Target::Feature;
-  const Halide::Target t = targets::halide_target(target)
-                               .with_feature(F::NoRuntime)
-                               .with_feature(F::NoAsserts)
-                               .with_feature(F::NoBoundsQuery);
+  const Halide::Target t = kernel_object_target(target);
   try {
     codegen::halide::Pipeline p = codegen::halide::build_pipeline(spec, schedule);
     k.inputs = p.inputs;

@@ -31,13 +31,18 @@ struct KernelInterface {
   bool params_f64 = false;                     // scalars are double (else float)
 };
 
+/// The Halide target a kernel object is compiled for: `target`'s, with no runtime of its own
+/// (one standalone runtime serves every kernel), no asserts and no bounds queries.
+Halide::Target kernel_object_target(const targets::TargetInfo &target);
+
 /// "swish_bwd_f32_avx512_v16u2p0": activation, role, layout, dtype, target, schedule — the
 /// stem, then the target's ISA and the schedule.
 std::string kernel_name(const std::string &activation, const codegen::KernelSpec &spec,
                         const std::string &target, const codegen::Schedule &schedule);
 
-/// "swish_bwd_f32", "prelu_pgrad_ch_f32": activation, role (fwd, bwd, bwdy, pgrad), "_ch" for
-/// the channel layout, dtype. The names of AOT C functions.
+/// "swish_bwd_f32", "prelu_pgrad_ch_f32": activation, role (fwd, bwd, bwdy, pgrad), "_rng" for
+/// a generated input g (KernelSpec::uniform_g), "_ch" for the channel layout, dtype. The names
+/// of AOT C functions.
 std::string kernel_stem(const std::string &activation, const codegen::KernelSpec &spec);
 
 /// What a kernel's interface is without building it: symbol, spec, schedule, target, storage,

@@ -244,6 +244,9 @@ std::vector<std::string> generate(const GenOptions &options, const std::string &
   for (const auto &a : options.activations)
     for (codegen::Role role : options.roles) {
       if (!has_role(a, role)) continue;
+      if (a.uniform_g)
+        throw Error(a.name + ": a generated input g (uniform_g) is not available on the MLIR "
+                             "backend: use the halide backend");
       for (codegen::DType dtype : options.dtypes) {
         codegen::KernelSpec spec;
         spec.expr = a.expr;

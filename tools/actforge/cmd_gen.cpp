@@ -2,6 +2,7 @@
 // a registry (actforge::aot::generate).
 #include "cli.hpp"
 
+#include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/fpga.hpp"
 #include "actforge/runtime/mlir.hpp"
@@ -59,6 +60,14 @@ of f) is skipped, and the header says so.
   --dtype D[,D...]     f32, f64, f16, bf16 (default f32)
   --layout L[,L...]    flat (n elements), channels ([outer, C, inner]) (default flat)
   --per-channel P[,P...]  parameters that take C values in the channel layout
+  --uniform-g          input g of every activation given is generated in the kernel, not
+                       passed: g = U[0, 1) from Philox-4x32-10 keyed by a 64-bit seed at counter
+                       element index + offset. Functions are named NAME_ROLE_rng_DTYPE, take no
+                       g (bwd writes no dg) and take uint64_t seed, uint64_t offset after the
+                       parameters; the same (seed, offset) gives the same g in every role and
+                       on every target. RReLU in training mode: gen rrelu_train --uniform-g
+                       (slope = lower + (upper - lower)*g). CPU and cuda targets with the
+                       halide backend only (not fpga, not --backend mlir)
   --name PREFIX        the prefix of C names and files (default actforge)
   --quiet              print nothing on success (else the files written)
   --verbose            say on stderr which schedule each kernel got: the tuning database's
@@ -96,7 +105,7 @@ int gen_mlir(const Args &args, const aot::Options &options, const std::string &o
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--help", "--quiet", "--verbose"},
+  const Args args(argv, {"--help", "--quiet", "--verbose", "--uniform-g"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
                    "--fixed", "--max-error", "--table", "--max-n", "--param", "--backend",
                    "--emit"});
@@ -124,6 +133,21 @@ int cmd_gen(const std::vector<std::string> &argv) {
     }
   }
   if (auto t = args.option("--target")) options.targets = split(*t);
+  const bool uniform_g = args.flag("--uniform-g");
+  if (uniform_g && args.option("--backend") && *args.option("--backend") == "mlir")
+    throw UsageError{"--uniform-g is not available with --backend mlir (its kernels read every "
+                     "input): use the halide backend (the default)"};
+  if (uniform_g &&
+      std::find(options.targets.begin(), options.targets.end(), "fpga") != options.targets.end())
+    throw UsageError{"--uniform-g is not available for --target fpga (its kernels read every "
+                     "input): generate for a CPU or cuda target"};
+  for (auto &a : options.activations) {
+    if (uniform_g && a.expr.defined() && ir::count_inputs(a.expr) < 2)
+      throw UsageError{"--uniform-g generates input g, but " + a.name +
+                       " has no input g (it reads x only)" +
+                       (a.name == "rrelu" ? ": RReLU's training form is rrelu_train" : "")};
+    a.uniform_g = uniform_g;
+  }
   if (auto backend = args.option("--backend"); backend && *backend != "halide") {
     if (*backend != "mlir")
       throw UsageError{"--backend takes halide or mlir, not '" + *backend + "'"};

@@ -78,6 +78,9 @@ int cmd_list(const std::vector<std::string> &argv) {
                 family_name(e.info.family), def.c_str());
   }
   std::printf("\n%zu activations. 'actforge show NAME' for one of them.\n", entries.size());
+  std::printf("RReLU in training mode (slopes drawn per element in the kernel, Philox-4x32-10):\n"
+              "'actforge show rrelu_train'; generate it with 'actforge gen rrelu_train "
+              "--uniform-g'.\n");
   return kOk;
 }
 

@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include "actforge/check/numeric.hpp"
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/ir/print.hpp"
@@ -20,6 +21,8 @@ constexpr const char *kHelp =
 
 Prints an activation (a library name, or an expression such as "x * sigmoid(beta * x), beta=1"),
 its inputs, parameters and kinks, and with --derivative its symbolic derivative, simplified.
+rrelu is RReLU in eval mode; rrelu_train is its training form, whose input g (U[0, 1)) kernels
+generate themselves (Philox-4x32-10) from a seed and offset.
 
   --derivative   print the first derivative (same as --order 1)
   --order N      print derivatives up to order N (1..6)
@@ -67,7 +70,17 @@ int cmd_show(const std::vector<std::string> &argv) {
   }
   if (args.positional().size() != 1)
     throw UsageError{"show takes one activation name or expression"};
-  const check::Subject s = resolve_subject(args.positional()[0]);
+  // RReLU's training form is no catalog entry (its g is meant to be generated): dsl/rrelu.hpp.
+  const bool rrelu_train = args.positional()[0] == "rrelu_train";
+  check::Subject s;
+  if (rrelu_train) {
+    s.name = "rrelu_train";
+    s.expr = dsl::rrelu_train_expr();
+    for (const auto &p : ir::collect_params(s.expr))
+      s.params[p.name] = *p.default_value;
+  } else {
+    s = resolve_subject(args.positional()[0]);
+  }
   if (!s.expr.defined()) { // maxout: not an expression
     std::printf("%s: %s\n  reference semantics in dsl/maxout.hpp: the gradient goes to the "
                 "first arg-max of each group\n",
@@ -87,6 +100,14 @@ int cmd_show(const std::vector<std::string> &argv) {
     params += (params.empty() ? "" : ", ") + p.name + " = " +
               (p.default_value ? number(*p.default_value) : std::string("(required)"));
   std::printf("  parameters: %s\n", params.empty() ? "none" : params.c_str());
+  if (rrelu_train || s.name == "rrelu")
+    std::printf(
+        "  training:   rrelu_train = x>=0 ? x : (lower + (upper-lower)*g)*x, the slope drawn per\n"
+        "              element from g = U[0, 1), generated in the kernel by Philox-4x32-10 at\n"
+        "              (seed, element index + offset): the backward pass replays the forward's\n"
+        "              slopes from the same seed and offset. C++: actforge::jit(\n"
+        "              dsl::rrelu_train_expr(), {.uniform_g = true}) and run(..., Noise{seed,\n"
+        "              offset}); C: actforge gen rrelu_train --uniform-g (dsl/rrelu.hpp)\n");
   if (program.num_inputs() <= 1) {
     check::Probe probe{&program, {0}, {}, 0, false};
     for (const auto &p : program.params())

@@ -4,6 +4,7 @@
 #include "actforge/codegen/guards.hpp"
 #include "actforge/codegen/halide/lower.hpp"
 #include "actforge/dsl/from_output.hpp"
+#include "actforge/dsl/philox.hpp"
 #include "actforge/error.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
@@ -31,6 +32,8 @@ Halide::Type storage_type(DType d) {
 }
 
 int dimensions(Extent e, Layout l) {
+  if (e == Extent::Pairs) return 3;
+  if (e == Extent::Elements && l == Layout::Halves) return 2;
   return e == Extent::Elements && l == Layout::Channels ? 3 : 1;
 }
 
@@ -42,6 +45,10 @@ std::vector<Halide::Argument> Pipeline::arguments() const {
     args.push_back(p);
   for (const auto &p : params_f64)
     args.push_back(p);
+  if (uniform_g) {
+    args.push_back(seed);
+    args.push_back(offset);
+  }
   return args;
 }
 
@@ -209,6 +216,7 @@ public:
 
 private:
   bool channels() const { return spec_.layout == Layout::Channels; }
+  bool halves() const { return spec_.layout == Layout::Halves; }
   // The element type of buffers the kernel reads and writes elementwise, and the conversions.
   // CPU f16 arrays are read and written as uint16 bits: Halide 14 gives the masked loads of a
   // vector tail its default fast-math flags (nnan, ninf) when their type is floating point, and
@@ -236,15 +244,73 @@ private:
     p_.buffers.emplace_back(buffer_type(), dimensions(Extent::Elements, spec_.layout), name);
     p_.inputs.push_back({name, Extent::Elements});
     const Halide::ImageParam &b = p_.buffers.back();
-    return decode(channels() ? b(i_, c_, o_) : b(i_));
+    return decode(channels() ? b(i_, c_, o_) : halves() ? b(i_, o_) : b(i_));
   }
 
-  // The activation's inputs x[, g] (or y for backward_from_output).
+  // The activation's inputs x[, g] (or y for backward_from_output); g computed where generated.
   std::vector<Halide::Expr> add_activation_inputs() {
     std::vector<Halide::Expr> values;
+    if (halves()) { // x and g: the halves of one buffer [d, 2, rows] (validate: both read)
+      p_.buffers.emplace_back(buffer_type(), dimensions(Extent::Pairs, spec_.layout), "xg");
+      p_.inputs.push_back({"xg", Extent::Pairs});
+      const Halide::ImageParam &xg = p_.buffers.back();
+      return {decode(xg(i_, 0, o_)), decode(xg(i_, 1, o_))};
+    }
     for (int k = 0; k < inputs_; ++k)
-      values.push_back(add_elements(std::string(ir::input_name(k))));
+      values.push_back(generated(k) ? uniform_g() : add_elements(std::string(ir::input_name(k))));
     return values;
+  }
+  // KernelSpec::uniform_g: input g is computed (never NaN or infinite), not read.
+  bool generated(int k) const { return spec_.uniform_g && k == 1; }
+  // The inputs with a gradient output (backward): those not generated.
+  int differentiated_inputs() const { return spec_.uniform_g ? 1 : inputs_; }
+
+  // KernelSpec::uniform_g: u = (philox4x32_10(counter, key)[0] >> 8)·2^-24 (dsl/philox.hpp),
+  // counter = (index + offset) in words 0-1, key = seed. The index is the element's offset in
+  // x's buffer (pipeline.hpp), a function of the pure variables: right under any split,
+  // vectorisation or parallel chunk. Every round is a let, so the DAG stays linear in size.
+  Halide::Expr uniform_g() {
+    using Halide::Expr;
+    namespace I = Halide::Internal;
+    p_.uniform_g = true;
+    const Halide::ImageParam &x = p_.buffers.front();
+    const Expr index = channels()
+                           ? Expr(i_) + Expr(c_) * x.dim(1).stride() + Expr(o_) * x.dim(2).stride()
+                           : Expr(i_);
+    const Halide::Type u32 = Halide::UInt(32), u64 = Halide::UInt(64);
+    auto word = [&](std::uint32_t v) { return I::make_const(u32, v); };
+    std::vector<std::pair<std::string, Expr>> lets; // in order; each may read the earlier ones
+    auto let = [&](const std::string &name, Expr value) {
+      lets.emplace_back(name, std::move(value));
+      return I::Variable::make(u32, name);
+    };
+    auto mulhi = [&](std::uint32_t m, const Expr &v) {
+      return Halide::cast(u32, (Halide::cast(u64, v) * I::make_const(u64, m)) >> 32);
+    };
+    const Expr off_lo = let("rng_off_lo", Halide::cast(u32, p_.offset));
+    const Expr off_hi = let("rng_off_hi", Halide::cast(u32, p_.offset >> 32));
+    Expr k0 = let("rng_k0_1", Halide::cast(u32, p_.seed));
+    Expr k1 = let("rng_k1_1", Halide::cast(u32, p_.seed >> 32));
+    Expr c0 = let("rng_c0_0", Halide::cast(u32, index) + off_lo);
+    // The 64-bit counter's high word takes the carry of the low word's addition.
+    Expr c1 = let("rng_c1_0", off_hi + Halide::select(c0 < off_lo, word(1), word(0)));
+    Expr c2 = word(0), c3 = word(0);
+    for (int r = 1; r <= dsl::philox::kRounds; ++r) {
+      const std::string n = std::to_string(r);
+      if (r > 1) {
+        k0 = let("rng_k0_" + n, k0 + word(dsl::philox::kWeyl0));
+        k1 = let("rng_k1_" + n, k1 + word(dsl::philox::kWeyl1));
+      }
+      const Expr d0 = let("rng_c0_" + n, mulhi(dsl::philox::kMultiplier1, c2) ^ c1 ^ k0);
+      const Expr d1 = let("rng_c1_" + n, c2 * word(dsl::philox::kMultiplier1));
+      const Expr d2 = let("rng_c2_" + n, mulhi(dsl::philox::kMultiplier0, c0) ^ c3 ^ k1);
+      const Expr d3 = let("rng_c3_" + n, c0 * word(dsl::philox::kMultiplier0));
+      c0 = d0, c1 = d1, c2 = d2, c3 = d3;
+    }
+    Expr u = Halide::cast(compute_, c0 >> 8) * I::make_const(compute_, 0x1p-24);
+    for (auto it = lets.rbegin(); it != lets.rend(); ++it)
+      u = I::Let::make(it->first, it->second, u);
+    return u;
   }
 
   // Per-channel parameter buffers, then scalar parameters, both in name order, into env_.
@@ -291,9 +357,10 @@ private:
   Halide::Expr nan_test(const std::vector<Halide::Expr> &values, ir::Expr e) {
     Halide::Expr test = Halide::Internal::const_false();
     for (std::size_t k = 0; k < values.size(); ++k) {
-      if (guards::carries_nan(e, static_cast<int>(k))) continue;
+      if (generated(static_cast<int>(k)) || guards::carries_nan(e, static_cast<int>(k))) continue;
       test = test || Halide::is_nan(values[k]);
-      const std::string &name = p_.inputs[k].name;
+      // (Layout::Halves: both values come from the one buffer xg.)
+      const std::string &name = halves() ? p_.inputs.front().name : p_.inputs[k].name;
       if (std::find(p_.guards.nan.begin(), p_.guards.nan.end(), name) == p_.guards.nan.end())
         p_.guards.nan.push_back(name);
     }
@@ -315,15 +382,24 @@ private:
     const Halide::Expr dy = add_elements("dy");
     add_params(spec_.expr);
     std::vector<ir::Expr> derivatives;
-    for (int k = 0; k < inputs_; ++k)
+    for (int k = 0; k < differentiated_inputs(); ++k)
       derivatives.push_back(ir::differentiate(spec_.expr, ir::input(k)));
     const Guard guard = infinity_guard(values, derivatives);
     std::vector<Halide::Expr> grads;
-    for (int k = 0; k < inputs_; ++k) {
+    for (int k = 0; k < differentiated_inputs(); ++k) {
       const ir::Expr &e = derivatives[static_cast<std::size_t>(k)];
       // dy · f'(x) is NaN where dy is: only the inputs need a test.
       grads.push_back(encode(nan_test(values, e), dy * lower_guarded(guard, e)));
-      p_.outputs.push_back({"d" + std::string(ir::input_name(k)), Extent::Elements});
+      if (!halves()) p_.outputs.push_back({"d" + std::string(ir::input_name(k)), Extent::Elements});
+    }
+    if (halves()) {
+      // One output [d, 2, rows]: dx in half 0, dg in half 1. The schedule unrolls h, so each
+      // half's store holds only its own expression.
+      Halide::Func out("dxg");
+      out(i_, h_, o_) = Halide::select(h_ == 0, grads[0], grads[1]);
+      p_.outputs.push_back({"dxg", Extent::Pairs});
+      finish_elementwise(out);
+      return;
     }
     Halide::Func out("dx");
     define(at(out), grads);
@@ -345,7 +421,9 @@ private:
 
   void param_grad();
 
-  Halide::FuncRef at(Halide::Func &f) const { return channels() ? f(i_, c_, o_) : f(i_); }
+  Halide::FuncRef at(Halide::Func &f) const {
+    return channels() ? f(i_, c_, o_) : halves() ? f(i_, o_) : f(i_);
+  }
 
   void finish_elementwise(Halide::Func &out) {
     if (estimate_ > 0) {
@@ -356,9 +434,34 @@ private:
     validate(schedule_);
     if (channels())
       schedule_channels(out);
+    else if (halves())
+      schedule_halves(out);
     else
       schedule_flat(out);
     p_.pipeline = Halide::Pipeline(out);
+  }
+
+  // Layout::Halves: y or dy [d, rows], or backward's dxg [d, 2, rows]. Vectors run along d, the
+  // contiguous dimension; backward's halves dimension (extent 2) is unrolled inside the vector
+  // loop, so one iteration loads a vector of x and of g and stores a vector of dx and of dg. A
+  // parallel schedule hands each task one row.
+  void schedule_halves(Halide::Func &out) {
+    const bool pairs = out.dimensions() == 3;
+    if (pairs) out.bound(h_, 0, 2);
+    if (schedule_.gpu()) {
+      // One flat index over (i, rows), scalar accesses (rows of any length fill whole warps);
+      // each thread stores both halves of its element.
+      Halide::Var all("all");
+      if (pairs) out.reorder(h_, i_, o_).unroll(h_);
+      out.fuse(i_, o_, all);
+      schedule_gpu(out, all, /*vector=*/false);
+      return;
+    }
+    if (schedule_.parallel_chunk > 0) out.parallel(o_);
+    Halide::Var io("io"), ii("ii");
+    out.split(i_, io, ii, width(), Halide::TailStrategy::GuardWithIf);
+    if (pairs) out.reorder(ii, h_, io, o_).unroll(h_);
+    out.vectorize(ii);
   }
 
   void schedule_flat(Halide::Func &out) {
@@ -392,6 +495,10 @@ private:
       p_.params_f32[k].set_estimate(static_cast<float>(defaults.at(p_.param_names[k])));
     for (std::size_t k = 0; k < p_.params_f64.size(); ++k)
       p_.params_f64[k].set_estimate(defaults.at(p_.param_names[k]));
+    if (p_.uniform_g) {
+      p_.seed.set_estimate(0);
+      p_.offset.set_estimate(0);
+    }
   }
 
   // Rows of `inner` contiguous elements are vectorised along i; where rows are shorter than a
@@ -464,6 +571,7 @@ private:
   bool gpu_bf16_ = false;
   bool cpu_f16_ = false;
   Halide::Var i_{"i"}, c_{"c"}, o_{"o"};
+  Halide::Var h_{"h"}; // Layout::Halves: which half of a row (0: x, dx; 1: g, dg)
 };
 
 // dp = Σ dy·∂f/∂p over every element (scalar p) or over outer and inner for each c
@@ -498,14 +606,15 @@ void Builder::param_grad() {
   }
   define(term(i_, c_, o_), terms);
 
+  // Layout::Halves sums as the channel layout [rows, 1, d] would: rows of d elements.
   const Halide::ImageParam &x = p_.buffers.front();
   const Halide::Expr inner = x.dim(0).extent();
   const Halide::Expr C = channels() ? x.dim(1).extent() : Halide::Expr(1);
-  const Halide::Expr outer = channels() ? x.dim(2).extent() : Halide::Expr(1);
+  const Halide::Expr outer = channels() || halves() ? x.dim(2).extent() : Halide::Expr(1);
   // GPU: partial sums for U threads, thread u taking elements u, u + U, ... of every row; the
   // CPU sums them after (Halide copies the U·C partial sums back).
   const bool gpu = schedule_.gpu();
-  const int U = channels() ? 256 : 65536;
+  const int U = channels() || halves() ? 256 : 65536;
   const int V = gpu ? U : width();
   const Halide::Expr full = inner / V * V;
 
@@ -618,7 +727,8 @@ Pipeline build_pipeline(const KernelSpec &spec, const Schedule &schedule) {
 Pipeline build_unscheduled_pipeline(const KernelSpec &spec, std::int64_t n_estimate) {
   validate(spec);
   if (spec.layout != Layout::Flat)
-    throw Error("an unscheduled pipeline is flat: the channel layout is not supported");
+    throw Error("an unscheduled pipeline is flat: the " + std::string(to_string(spec.layout)) +
+                " layout is not supported");
   if (spec.role == Role::ParamGrad)
     throw Error("an unscheduled pipeline is elementwise: param_grad (a reduction) is not "
                 "supported");

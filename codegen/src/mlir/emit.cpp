@@ -560,6 +560,10 @@ Module emit_gpu(const KernelSpec &spec, const std::string &name, const Plan &p, 
 
 Module emit(const KernelSpec &spec, const std::string &name, const Options &options) {
   validate(spec);
+  if (spec.uniform_g) throw Error("generated inputs are not supported by the mlir backend yet");
+  if (spec.layout == Layout::Halves)
+    throw Error("the MLIR backend builds the flat layout; the halves layout (one tensor [rows, "
+                "2d] split into x and g) is the Halide backend's, through jit");
   if (spec.layout != Layout::Flat)
     throw Error("the MLIR backend builds the flat layout; the [outer, C, inner] layout is the "
                 "Halide backend's");

@@ -23,6 +23,15 @@
 // ACTFORGE_ERR_CPU, never an illegal instruction. A registry finds kernels by name:
 // actforge_find_kernel("swish_fwd_f32"). Generation is deterministic: the same options give
 // byte-identical files.
+//
+// Generated noise (Activation::uniform_g, `actforge gen --uniform-g`): input g of a gated
+// activation is computed in the kernel, g = U[0, 1) from Philox-4x32-10 (the contract of
+// codegen::KernelSpec::uniform_g), not passed: the functions are named A_R_rng[_ch]_D, take no g
+// (and bwd writes no dg), and take `uint64_t seed, uint64_t offset` after the parameters (after
+// p, or where p would be; param_grad's gradients follow them). Element e of a call draws counter
+// e + offset: a call on [k, n) with offset k gives what elements k.. of a call on [0, n) with
+// offset 0 give, on every target, so a backward pass replays its forward's slopes from the same
+// (seed, offset). RReLU in training mode: aot::resolve_activation("rrelu_train") with uniform_g.
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -38,12 +47,17 @@ namespace actforge::aot {
 struct Activation {
   std::string name; // a C identifier
   ir::Expr expr;
+  /// Input g (ir::input(1)) is generated in the kernel (KernelSpec::uniform_g; see above): expr
+  /// must have input g. Its functions are named A_R_rng[_ch]_D and take seed and offset.
+  bool uniform_g = false;
 };
 
 /// "swish" (a library activation), "mish=x*tanh(softplus(x))" (an expression with a name), or
 /// "x*tanh(softplus(x))" (an expression, named expr_ and 8 hex digits of the SHA-256 of its
-/// canonical text, so the name does not change with spacing). Throws actforge::Error (ParseError
-/// for bad text).
+/// canonical text, so the name does not change with spacing); also "rrelu_train", RReLU's
+/// training form select(x >= 0, x, (lower + (upper - lower)·g)·x) with g = U[0, 1)
+/// (dsl/rrelu.hpp: meant for uniform_g; the library's rrelu is eval mode). Throws actforge::Error
+/// (ParseError for bad text).
 Activation resolve_activation(std::string_view text);
 
 struct Options {
@@ -74,8 +88,8 @@ struct Options {
 /// The targets must be of one family: x86 (cpuid dispatch), ARM (arm-64-linux, -fp16: AArch64
 /// objects and C, dispatched by getauxval(AT_HWCAP)) or cuda (its functions take device pointers).
 /// A role an activation does not have (param_grad without parameters, backward_from_output
-/// without a from-output derivative) is skipped, and the header says so. Returns the file names
-/// written, in order. Throws actforge::Error.
+/// without a from-output derivative, or with a generated g) is skipped, and the header says so.
+/// Returns the file names written, in order. Throws actforge::Error.
 std::vector<std::string> generate(const Options &options, const std::string &out_dir);
 
 } // namespace actforge::aot

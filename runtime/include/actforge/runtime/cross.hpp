@@ -57,6 +57,8 @@ struct Call {
   std::optional<std::array<std::int64_t, 3>> channels;
   /// The scalar parameters in the registry's param_names order; nullopt passes NULL (defaults).
   std::optional<std::vector<double>> params;
+  /// Kernels with a generated g (aot::Activation::uniform_g): the generator's seed and offset.
+  std::uint64_t seed = 0, offset = 0;
   std::vector<Array> inputs, outputs;
 };
 

@@ -6,10 +6,21 @@
 //   auto pg = actforge::jit("swish", {.role = Role::ParamGrad});
 //   double dbeta = pg.param_grad(x, dy, n).at("beta");                  // Σ dy·∂f/∂beta
 //
-// Every role (forward, backward, backward_from_output, param_grad) and both layouts: flat n
+// Every role (forward, backward, backward_from_output, param_grad) and the layouts: flat n
 // elements, or [outer, C, inner] (NCHW: outer = N, inner = H·W) where a parameter may take one
 // value per channel (JitOptions::per_channel). Kernel::input_ports() / output_ports() say which
 // arrays a kernel takes; Kernel::run() is the general call.
+//
+// Gated activations (x and g) also take one tensor [rows, 2d] split in halves along its last
+// dimension, x = xg[:, :d] and g = xg[:, d:] (the transformer convention,
+// torch.nn.functional.glu(xg, dim=-1)): Layout::Halves, calls sized Shape::halves(rows, d).
+// Forward takes xg and writes y [rows, d]; backward takes xg and dy [rows, d] and writes one
+// gradient dxg [rows, 2d], dx in each row's first half and dg in its second:
+//
+//   auto fwd = actforge::jit("swiglu", {.layout = Layout::Halves});
+//   fwd.run({xg}, {y}, Shape::halves(rows, d));
+//   auto bwd = actforge::jit("swiglu", {.role = Role::Backward, .layout = Layout::Halves});
+//   bwd.run({xg, dy}, {dxg}, Shape::halves(rows, d));
 //
 // A Kernel is immutable and thread-safe; calls from many threads may share it. jit() keeps
 // compiled kernels in a process-wide cache keyed by (canonical expression, role, dtype, layout,
@@ -19,6 +30,16 @@
 // before it is loaded, so a new process gets a known kernel in about a millisecond. Kernels are
 // linked with the system linker (`ld` on PATH). Errors throw actforge::Error; nothing aborts the
 // host.
+//
+// Generated noise (JitOptions::uniform_g): the kernel computes input g itself, g = U[0, 1) from
+// Philox-4x32-10 keyed by a 64-bit seed at counter (element index + offset) (the contract is
+// codegen::KernelSpec::uniform_g's; dsl/philox.hpp is the reference). Calls give the seed and
+// offset as a Noise; the same Noise gives the same g in every role, on every target, schedule
+// and thread count, so a backward pass regenerates its forward's noise instead of storing it:
+//
+//   auto fwd = actforge::jit(dsl::rrelu_train_expr(), {.uniform_g = true}, "rrelu_train");
+//   fwd.run({x}, {y}, Shape::flat(n), {}, Noise{seed, step * n});   // RReLU training
+//   bwd.run({x, dy}, {dx}, Shape::flat(n), {}, Noise{seed, step * n}); // the same slopes
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -64,7 +85,9 @@ struct JitOptions {
   /// found".
   std::string target = "host";
   std::optional<codegen::Schedule> schedule = std::nullopt; // default: the target's natural one
-  Layout layout = Layout::Flat; // Channels: calls take (outer, C, inner)
+  /// Channels: calls take (outer, C, inner). Halves: gated activations only, calls take
+  /// (rows, d), x and g the halves of one input xg (see the top of this file).
+  Layout layout = Layout::Flat;
   /// Parameters given as C values (one per channel) instead of a scalar; Layout::Channels only.
   std::vector<std::string> per_channel = {};
   /// param_grad: the parameters to differentiate by; empty means all of them.
@@ -78,13 +101,24 @@ struct JitOptions {
   /// The elements per call the kernel is for, choosing the database's size class (cache, l3,
   /// dram); 0: the largest class tuned.
   std::int64_t size_hint = 0;
+  /// Input g is generated in the kernel, not passed (codegen::KernelSpec::uniform_g): calls take
+  /// a Noise, g is not among input_ports() and backward has no dg. Names end in "_rng".
+  bool uniform_g = false;
+};
+
+/// The seed and offset of a kernel with a generated input: element e of a call draws from
+/// counter e + offset (mod 2^64) under key seed. A call on [k, n) with offset k draws what
+/// elements k.. of a call on [0, n) with offset 0 draw.
+struct Noise {
+  std::uint64_t seed = 0, offset = 0;
 };
 
 /// Scalar parameter values by name; a parameter left out takes its default.
 using Params = std::map<std::string, double, std::less<>>;
 
 /// The size of one call: n elements (Layout::Flat), or [outer, channels, inner] with element
-/// (o, c, i) at (o·channels + c)·inner + i (Layout::Channels).
+/// (o, c, i) at (o·channels + c)·inner + i (Layout::Channels), or rows of d outputs from rows
+/// of 2d inputs (Layout::Halves: outer = rows, channels = 1, inner = d; d < 2^30).
 struct Shape {
   Layout layout = Layout::Flat;
   std::int64_t outer = 1, channels = 1, inner = 0;
@@ -94,23 +128,37 @@ struct Shape {
                                        std::int64_t inner) {
     return {Layout::Channels, outer, channels, inner};
   }
+  /// Layout::Halves: xg and dxg are [rows, 2d] (row r, column j at r·2d + j), y and dy [rows, d].
+  static constexpr Shape halves(std::int64_t rows, std::int64_t d) {
+    return {Layout::Halves, rows, 1, d};
+  }
+  /// Layout::Halves from the input tensor's shape [rows, last]: d = last / 2. Throws
+  /// actforge::Error for an odd (or negative) last dimension, as glu(input, dim=-1) refuses one.
+  static Shape halves_of(std::int64_t rows, std::int64_t last) {
+    if (last < 0 || last % 2 != 0)
+      throw Error("the halves layout splits the last dimension into x and g: it must be even "
+                  "and >= 0, got " +
+                  std::to_string(last));
+    return halves(rows, last / 2);
+  }
 };
 
 /// How many values an array of a kernel holds, relative to the call's Shape.
 enum class Extent {
-  Elements, // every element: n, or outer·channels·inner
+  Elements, // every element: n, or outer·channels·inner (Layout::Halves: rows·d)
   Channels, // one per channel: a per-channel parameter or its gradient
   One,      // one value: the gradient of a scalar parameter
+  Pairs,    // Layout::Halves: rows·2d, both halves of every row (xg, dxg)
 };
 struct Port {
-  std::string name; // x, g, y, dy, dx, dg, d<param>, or a per-channel parameter's name
+  std::string name; // x, g, xg, y, dy, dx, dg, dxg, d<param>, or a per-channel parameter's name
   Extent extent = Extent::Elements;
 };
 
 class Kernel {
 public:
-  /// The kernel's name: activation, role, layout (_ch), dtype, target, schedule
-  /// (swish_bwd_f32_avx512_v16u2p0, prelu_pgrad_ch_f32_avx2_v8u2p0).
+  /// The kernel's name: activation, role, layout (_ch, _half), dtype, target, schedule
+  /// (swish_bwd_f32_avx512_v16u2p0, prelu_pgrad_ch_f32_avx2_v8u2p0, glu_fwd_half_f32_...).
   const std::string &name() const;
   Role role() const;
   DType dtype() const;
@@ -122,11 +170,13 @@ public:
   /// How the schedule was chosen: "given", "tuned schedule v32u4p0 (dram, 2026-11-27, 1.21x the
   /// default's speed): FILE", or "default schedule (no entry ...)".
   const std::string &schedule_origin() const;
-  int num_inputs() const;  // 1, or 2 for gated activations (x, g)
+  int num_inputs() const;  // 1, or 2 for gated activations (x, g) unless g is generated
+  bool uniform_g() const;  // input g is generated: calls need a Noise
   int num_outputs() const; // the number of output arrays: output_ports().size()
-  /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output), then dy for
-  /// the backward roles and param_grad, then the per-channel parameters by name. Outputs: y;
-  /// dx[, dg]; or d<p> for each differentiated parameter by name (param_grad).
+  /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output; xg in
+  /// Layout::Halves), then dy for the backward roles and param_grad, then the per-channel
+  /// parameters by name. Outputs: y; dx[, dg] (dxg in Layout::Halves); or d<p> for each
+  /// differentiated parameter by name (param_grad).
   const std::vector<Port> &input_ports() const;
   const std::vector<Port> &output_ports() const;
   /// Scalar parameter names (sorted) and their defaults (NaN where a value is required): the
@@ -136,12 +186,20 @@ public:
 
   /// The general call: one pointer per input_ports() and per output_ports(), each to the number
   /// of dtype() values its Extent says. Elementwise outputs may alias the matching input (in
-  /// place). Any size, any alignment; arrays of more than 2^30 elements go through in pieces
-  /// (param_grad sums the pieces' results in f64, but each piece's own sum is rounded to dtype()
-  /// first: f16/bf16 pieces can round coarsely or overflow). Throws actforge::Error naming the
-  /// argument that is wrong. Allocates nothing.
+  /// place), except dxg, which must not overlap xg. Any size, any alignment; arrays of more than
+  /// 2^30 elements go through in pieces (param_grad sums the pieces' results in f64, but each
+  /// piece's own sum is rounded to dtype() first: f16/bf16 pieces can round coarsely or overflow).
+  /// Throws actforge::Error naming the argument that is wrong. Allocates nothing.
   void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
            const Params &params = {}) const;
+  /// The call of a kernel with a generated input (uniform_g()); the other run()s throw for one.
+  void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
+           const Params &params, const Noise &noise) const;
+  void run(std::initializer_list<const void *> inputs, std::initializer_list<void *> outputs,
+           const Shape &shape, const Params &params, const Noise &noise) const {
+    run(std::span<const void *const>(inputs.begin(), inputs.size()),
+        std::span<void *const>(outputs.begin(), outputs.size()), shape, params, noise);
+  }
   /// Flat kernels: n elements.
   void run(std::span<const void *const> inputs, std::span<void *const> outputs, std::int64_t n,
            const Params &params = {}) const {
@@ -182,6 +240,8 @@ public:
 
 private:
   void expect_element_size(std::size_t bytes) const;
+  void run_with(std::span<const void *const> inputs, std::span<void *const> outputs,
+                const Shape &shape, const Params &params, const Noise *noise) const;
   Params param_grad_values(std::span<const void *const> inputs, std::int64_t n,
                            const Params &params) const;
   std::shared_ptr<const Impl> impl_;

@@ -6,16 +6,30 @@
 //        backward              x[, g], dy
 //        backward_from_output  y, dy
 //        param_grad            x[, g], dy
+//      Layout::Halves: x and g are one buffer xg (Extent::Pairs) in their place: forward xg,
+//      backward and param_grad xg, dy;
 //   2. per-channel parameter buffers (KernelSpec::per_channel), storage type, Extent::Channels,
 //      sorted by name;
 //   3. scalar parameters, compute type, sorted by name (ir::collect_params order, less the
-//      per-channel ones).
+//      per-channel ones);
+//   4. KernelSpec::uniform_g only: the generator's scalars seed and offset (uint64), in that
+//      order. Input g is then computed, not read: it is not among the data buffers, and
+//      backward has no dg. Its element index is the element's offset in x's buffer in
+//      elements, i + c·stride(1) + o·stride(2) (i for flat; (o·C + c)·inner + i for a dense
+//      call): callers cutting a call into pieces pass offset + the piece's first element and
+//      the full call's strides, so every piece draws what one call would.
 // Outputs, in order (Pipeline::outputs; compiled code takes them after the arguments):
-//        forward y · backward dx[, dg] · backward_from_output dx (all Extent::Elements)
+//        forward y · backward dx[, dg] · backward_from_output dx (all Extent::Elements);
+//        Layout::Halves: backward's one output dxg (Extent::Pairs) holds dx and dg;
 //        param_grad d<p> for each parameter of grad_params(spec), in name order: Extent::One for
 //        a scalar p, Extent::Channels for a per-channel p; storage type.
 // Halide shapes: Elements is 1-D [n] in Layout::Flat and 3-D [inner, C, outer] (Halide's
 // innermost first, dense) in Layout::Channels; Channels is 1-D [C]; One is 1-D [1].
+// Layout::Halves (rows of d outputs from rows of 2d inputs): Elements is 2-D [d, rows] (y, dy),
+// Pairs is 3-D [d, 2, rows] (xg, dxg): a row's two halves, x (dx) at [., 0, .] and g (dg) at
+// [., 1, .], for a dense [rows, 2d] tensor strides 1, d and 2d. The halves as a dimension of
+// extent 2 (not one of 2d) keep every loop select-free: backward unrolls it, storing a vector of
+// dx and one of dg per vector of x and g, the two sharing their common subexpressions.
 //
 // At ±inf f gives its limit with no inf·0 inside, and a NaN input (x, g, y or dy) gives NaN in
 // every elementwise output and in every parameter gradient. Where plain IEEE evaluation gets that
@@ -51,13 +65,14 @@ enum class Extent {
   Elements, // n elements (flat layout) or outer*C*inner (channel layout)
   Channels, // C elements: a per-channel parameter or its gradient
   One,      // one element: the gradient of a scalar parameter
+  Pairs,    // Layout::Halves: 2·rows·d elements, x and g (or dx and dg) of every row
 };
 struct Port {
-  std::string name; // x, g, y, dy, dx, dg, d<param>, or a per-channel parameter's name
+  std::string name; // x, g, xg, y, dy, dx, dg, dxg, d<param>, or a per-channel parameter's name
   Extent extent = Extent::Elements;
 };
 
-/// Number of Halide dimensions of a buffer of this extent in this layout (1 or 3).
+/// Number of Halide dimensions of a buffer of this extent in this layout (1, 2 or 3).
 int dimensions(Extent e, Layout l);
 
 /// The guards a pipeline kept (see above).
@@ -86,6 +101,9 @@ struct Pipeline {
   // Scalar parameters of the compute type: ParamMap::set needs the static type.
   std::vector<Halide::Param<float>> params_f32;
   std::vector<Halide::Param<double>> params_f64;
+  /// KernelSpec::uniform_g: the generator's scalars, the last arguments.
+  bool uniform_g = false;
+  Halide::Param<std::uint64_t> seed{"seed"}, offset{"offset"};
 };
 
 /// Throws actforge::Error for a spec validate() rejects, and for backward_from_output of an
