@@ -11,6 +11,7 @@
 #include "actforge/ir/mutate.hpp"
 #include "actforge/runtime/cross.hpp"
 #include "actforge/runtime/formula_bound.hpp"
+#include "actforge/runtime/maxout.hpp"
 #include "actforge/runtime/mlir.hpp"
 #include "actforge/runtime/neon_audit.hpp"
 #include "actforge/targets/arm.hpp"
@@ -749,6 +750,149 @@ std::vector<check::Record> check_fpga_maxout(const KernelCheckOptions &options,
   return out;
 }
 
+/// Maxout's kernels (runtime/maxout.hpp: x86 in this process, ARM under qemu in one batch) for
+/// k = 2, 3, 4 on random shapes (outer and inner 1 and odd among them), x from a small set (ties,
+/// ±0) with NaN, ±inf and random bit patterns: bit-identical to dsl::maxout_forward/backward in
+/// long double, every dtype asked for.
+std::vector<check::Record> check_maxout_kernels(const KernelCheckOptions &options,
+                                                const std::string &target, bool arm) {
+  struct Case {
+    std::size_t record; // index into `out`
+    MaxoutCall call;
+    std::vector<long double> want;
+  };
+  std::vector<check::Record> out;
+  std::vector<Case> cases;
+  const long double pool[] = {-3, -1, -0.5L, 0, 0.5L, 1, 2, 3, -0.0L, INFINITY, -INFINITY, NAN};
+  for (DType dtype : options.dtypes)
+    for (Role role : {Role::Forward, Role::Backward}) {
+      if (!options.roles.empty() &&
+          std::find(options.roles.begin(), options.roles.end(), role) == options.roles.end())
+        continue;
+      check::Record r;
+      r.activation = "maxout";
+      r.target = target;
+      r.dtype = std::string(codegen::to_string(dtype));
+      r.role = std::string(codegen::to_string(role));
+      out.push_back(r);
+      std::uint64_t state = 0x9E3779B97F4A7C15ull ^ static_cast<unsigned>(dtype);
+      auto next = [&] {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return state >> 33;
+      };
+      const int bytes = codegen::bytes_of(dtype);
+      for (int k : {2, 3, 4})
+        for (int trial = 0; trial < 12; ++trial) {
+          static const std::int64_t inners[] = {1, 1, 2, 3, 7, 16, 17, 33, 64, 101};
+          const std::int64_t outer = 1 + static_cast<std::int64_t>(next() % 4);
+          const std::int64_t groups = 1 + static_cast<std::int64_t>(next() % 9);
+          const std::int64_t inner =
+              trial < 10 ? inners[trial] : 1 + static_cast<std::int64_t>(next() % 200);
+          const dsl::MaxoutShape ms{outer, groups * k, inner, k};
+          const auto nin = static_cast<std::size_t>(outer * groups * k * inner);
+          const auto nout = static_cast<std::size_t>(outer * groups * inner);
+          Buffer x(dtype, nin), dy(dtype, nout);
+          for (std::size_t i = 0; i < nin; ++i) {
+            if (next() % 8 == 0) { // any bit pattern: NaN payloads, subnormals
+              const std::uint64_t b = (next() << 31) ^ next() ^ (next() << 62);
+              std::memcpy(static_cast<unsigned char *>(x.data()) + i * bytes, &b,
+                          static_cast<std::size_t>(bytes));
+            } else {
+              x.set(i, pool[next() % (next() % 16 == 0 ? 12 : 9)]);
+            }
+          }
+          for (std::size_t i = 0; i < nout; ++i)
+            dy.set(i, next() % 32 == 0 ? -0.0L
+                                       : static_cast<long double>(
+                                             static_cast<std::int64_t>(next() % 2001) - 1000) /
+                                             8);
+          std::vector<long double> xs(nin), dys(nout), want(role == Role::Forward ? nout : nin);
+          for (std::size_t i = 0; i < nin; ++i)
+            xs[i] = x.get(i);
+          for (std::size_t i = 0; i < nout; ++i)
+            dys[i] = dy.get(i);
+          if (role == Role::Forward)
+            dsl::maxout_forward<long double>(xs, want, ms);
+          else
+            dsl::maxout_backward<long double>(xs, dys, want, ms);
+          MaxoutCall c{k, dtype, role, outer, groups * k, inner, {}, {}};
+          const auto *xb = static_cast<const unsigned char *>(x.data());
+          c.x.assign(xb, xb + nin * bytes);
+          if (role == Role::Backward) {
+            const auto *db = static_cast<const unsigned char *>(dy.data());
+            c.dy.assign(db, db + nout * bytes);
+          }
+          cases.push_back({out.size() - 1, std::move(c), std::move(want)});
+        }
+    }
+  std::vector<long> points(out.size()), wrong(out.size());
+  std::vector<std::string> first(out.size()), failure(out.size());
+  auto compare = [&](const Case &c, const std::vector<unsigned char> &got_bytes) {
+    Buffer got(c.call.dtype, c.want.size());
+    std::memcpy(got.data(), got_bytes.data(), got_bytes.size());
+    for (std::size_t i = 0; i < c.want.size(); ++i) {
+      const long double g = got.get(i), w = c.want[i];
+      ++points[c.record];
+      const bool same =
+          (std::isnan(g) && std::isnan(w)) || (g == w && std::signbit(g) == std::signbit(w));
+      if (!same && wrong[c.record]++ == 0)
+        first[c.record] = "k=" + std::to_string(c.call.k) + " shape (" +
+                          std::to_string(c.call.outer) + ", " + std::to_string(c.call.channels) +
+                          ", " + std::to_string(c.call.inner) + ") element " + std::to_string(i) +
+                          ": " + fmt(g) + " vs " + fmt(w);
+    }
+  };
+  if (arm) {
+    try {
+      std::vector<MaxoutCall> calls;
+      for (const Case &c : cases)
+        calls.push_back(c.call);
+      const auto results = run_maxout_cross(target, calls);
+      for (std::size_t i = 0; i < cases.size(); ++i)
+        compare(cases[i], results[i]);
+    } catch (const Error &e) {
+      for (auto &f : failure)
+        f = e.what();
+    }
+  } else {
+    for (const Case &c : cases) {
+      if (!failure[c.record].empty()) continue;
+      try {
+        const MaxoutKernel m = jit_maxout(c.call.k, {c.call.dtype, target, options.schedule});
+        const std::size_t bytes = static_cast<std::size_t>(codegen::bytes_of(c.call.dtype));
+        std::vector<unsigned char> res(c.want.size() * bytes);
+        if (c.call.role == Role::Forward)
+          m.forward(static_cast<const void *>(c.call.x.data()), static_cast<void *>(res.data()),
+                    c.call.outer, c.call.channels, c.call.inner);
+        else
+          m.backward(static_cast<const void *>(c.call.x.data()),
+                     static_cast<const void *>(c.call.dy.data()), static_cast<void *>(res.data()),
+                     c.call.outer, c.call.channels, c.call.inner);
+        compare(c, res);
+      } catch (const Error &e) {
+        failure[c.record] = e.what();
+      }
+    }
+  }
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    out[r].points = points[r];
+    if (!failure[r].empty()) {
+      out[r].status = check::Status::Fail;
+      out[r].reason = failure[r];
+    } else if (wrong[r]) {
+      out[r].status = check::Status::Fail;
+      out[r].reason =
+          std::to_string(wrong[r]) + " elements differ from the reference, first " + first[r];
+    } else {
+      out[r].status = check::Status::Pass;
+      out[r].reason = std::string("bit-identical to the reference (k = 2, 3, 4; 12 shapes each; "
+                                  "ties, NaN, ±inf, ±0") +
+                      (arm ? "; under qemu)" : ")");
+    }
+  }
+  return out;
+}
+
 struct Outcome {
   double max_ulp = 0;
   long double worst_at = 0;
@@ -1082,6 +1226,10 @@ std::vector<check::Record> check_kernels(const check::Subject &s,
     return check_fpga_fixed(s, options, target_name);
   if (fpga && !s.expr.defined() && s.entry && s.entry->shape == dsl::Shape::Maxout && runnable)
     return check_fpga_maxout(options, target_name);
+  if (!fpga && !mlir_backend && !s.expr.defined() && s.entry &&
+      s.entry->shape == dsl::Shape::Maxout && runnable &&
+      (cross_target || targets::resolve(target_name).family == targets::Family::X86))
+    return check_maxout_kernels(options, target_name, cross_target);
   // The records of one dtype: forward, backward (and backward_g), backward_from_output where f'
   // is a function of f's output.
   std::vector<Case> cases;
