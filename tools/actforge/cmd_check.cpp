@@ -4,6 +4,8 @@
 #include "actforge/check/golden.hpp"
 #include "actforge/check/reference.hpp"
 #include "actforge/codegen/kernel_spec.hpp"
+#include "actforge/dsl/epilogue.hpp"
+#include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/kernel_check.hpp"
 
 #include <cstdio>
@@ -15,7 +17,7 @@ namespace actforge::cli {
 namespace {
 constexpr const char *kHelp =
     R"(usage: actforge check NAME|EXPR...|--all [--reference] [--target T] [--dtype D,...]
-                      [--sample-stride N | --exhaustive] [--json]
+                      [--sample-stride N | --exhaustive] [--epilogue E] [--json]
 
 With --target, compiles the kernels of each activation for T (host, x86-64-avx2,
 x86-64-avx512, arm-64-linux, arm-64-linux-fp16, cuda, fpga) — forward, backward (backward_g for gated activations, whose x and g run over
@@ -69,6 +71,12 @@ Without --target (or with --reference), checks the long-double reference itself:
                    (codegen/mlir, compiled by actforge-mlir with MLIR 19) for host,
                    x86-64-avx2 or x86-64-avx512, f32/f16/bf16 storage (default those three),
                    every role; records name the target mlir/<target>
+  --epilogue E     check each activation f fused with an epilogue instead: bias f(x + bias),
+                   affine f(scale*x + shift) (batch norm's gamma, beta), residual f(x + g) (a
+                   second input: backward_g is the residual's gradient), or all (the three in
+                   turn). The parameters take bias = 0.375, scale = 1.25, shift = -0.5;
+                   param_grad:bias, :scale and :shift are their reductions. Named "f+bias" etc.; with --all, the activations of one
+                   input (gated ones and maxout take no epilogue)
   --max-error E    with --fixed: the tables' error bound (default: one output LSB)
   --table N        with --fixed: N intervals per table (a power of two) instead of a bound
 
@@ -98,7 +106,7 @@ void print_table(const std::vector<check::Record> &records) {
 int cmd_check(const std::vector<std::string> &argv) {
   const Args args(argv, {"--all", "--reference", "--json", "--exhaustive", "--help"},
                   {"--golden", "--target", "--dtype", "--sample-stride", "--fixed", "--max-error",
-                   "--table", "--backend"});
+                   "--table", "--backend", "--epilogue"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -164,9 +172,43 @@ int cmd_check(const std::vector<std::string> &argv) {
   }
   if (names.empty()) throw UsageError{"name an activation or expression, or give --all"};
 
+  std::vector<dsl::Epilogue> epilogues{dsl::Epilogue::None};
+  if (auto e = args.option("--epilogue")) {
+    try {
+      epilogues = *e == "all" ? std::vector{dsl::Epilogue::Bias, dsl::Epilogue::Affine,
+                                            dsl::Epilogue::Residual}
+                              : std::vector{dsl::parse_epilogue(*e)};
+    } catch (const Error &err) {
+      throw UsageError{std::string("--epilogue: ") + err.what() + " or all"};
+    }
+  }
   std::vector<check::Subject> subjects;
-  for (const auto &n : names)
-    subjects.push_back(resolve_subject(n)); // all input errors before any work
+  for (const auto &n : names) {
+    const check::Subject s = resolve_subject(n); // all input errors before any work
+    for (const dsl::Epilogue e : epilogues) {
+      if (e == dsl::Epilogue::None) {
+        subjects.push_back(s);
+        continue;
+      }
+      const bool unary = s.expr.defined() && ir::count_inputs(s.expr) <= 1;
+      if (!unary && args.flag("--all")) continue;
+      if (!unary)
+        throw UsageError{"--epilogue: " + s.name +
+                         " is not an activation of one input (x): it takes no epilogue"};
+      check::Subject fused;
+      fused.name = s.name + "+" + std::string(dsl::to_string(e));
+      try {
+        fused.expr = dsl::with_epilogue(s.expr, e);
+      } catch (const Error &err) {
+        throw UsageError{std::string("--epilogue: ") + err.what()};
+      }
+      fused.params = s.params;
+      const dsl::ParamValues values{{"bias", 0.375L}, {"scale", 1.25L}, {"shift", -0.5L}};
+      for (const std::string &p : dsl::epilogue_params(e))
+        fused.params[p] = values.at(p);
+      subjects.push_back(std::move(fused));
+    }
+  }
   const std::string golden_path = args.option("--golden").value_or(check::default_golden_path());
   const check::Golden golden = check::load_golden(golden_path);
 
