@@ -7,7 +7,7 @@ module {
     %t3 = arith.andi %t2, %t1 : vector<16xi32>
     %t4 = arith.bitcast %t3 : vector<16xi32> to vector<16xf32>
     %t5 = arith.cmpf oeq, %t4, %t0 : vector<16xf32>
-    %t6 = arith.constant dense<0x53800000> : vector<16xf32>
+    %t6 = arith.constant dense<0x67800000> : vector<16xf32>
     %t7 = arith.constant dense<-2147483648> : vector<16xi32>
     %t8 = arith.bitcast %xv : vector<16xf32> to vector<16xi32>
     %t9 = arith.andi %t8, %t7 : vector<16xi32>
