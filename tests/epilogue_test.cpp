@@ -1,8 +1,8 @@
 // Fused epilogues (dsl/epilogue.hpp) in the channel layout: per-channel bias, scale, shift give,
 // channel by channel, what the flat kernel gives with those values as scalars (forward and dx
-// bit for bit), and dbias, dscale, dshift meet the long-double reductions within param_grad's bound.
-// The flat kernels themselves are checked against the reference by `actforge check --epilogue`
-// (tests/CMakeLists.txt: cli_check_epilogue_*).
+// bit for bit), and dbias, dscale, dshift meet the long-double reductions within param_grad's
+// bound. The flat kernels themselves are checked against the reference by `actforge check
+// --epilogue` (tests/CMakeLists.txt: cli_check_epilogue_*).
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/dsl/epilogue.hpp"
 #include "actforge/ir/differentiate.hpp"
