@@ -3,6 +3,7 @@
 #include "actforge/runtime/jit.hpp"
 
 #include "kernel_loader.hpp"
+#include "zero_counts.hpp"
 
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/ir/interpret.hpp"
@@ -48,6 +49,7 @@ struct Kernel::Impl {
   runtime::ArgvEntry entry_unaligned = nullptr;
   const halide_device_interface_t *device = nullptr;
   Memory memory = Memory::Host;
+  bool zero_counts = false; // out_ports ends with zero_counts (Extent::Counts)
   int (*copy_to_host)(void *, halide_buffer_t *) = nullptr;
   int (*device_free)(void *, halide_buffer_t *) = nullptr;
 };
@@ -209,13 +211,26 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   if (key.schedule.gpu() != info.gpu)
     throw Error(std::string("a ") + (info.gpu ? "GPU" : "CPU") + " target needs a " +
                 (info.gpu ? "GPU schedule (gpu_threads > 0)" : "CPU schedule (gpu_threads = 0)"));
-  // A GPU kernel asked for with host memory: the same compiled code, its calls copying.
+  if (options.zero_counts && (key.spec.role == Role::ParamGrad || info.gpu))
+    throw Error(std::string("zero_counts counts the zero outputs of a forward or backward kernel "
+                            "on a CPU target: ") +
+                (info.gpu ? "not available for " + info.name
+                          : std::string("param_grad has no elementwise output")));
+  // A GPU kernel asked for with host memory, or a kernel that also counts its zero outputs: the
+  // same compiled code, its calls copying or counting.
   auto with_memory = [&](std::shared_ptr<const Kernel::Impl> impl) {
     const bool same_memory = !impl->gpu || options.memory == impl->memory;
-    if (same_memory && impl->schedule_origin == origin) return Kernel(std::move(impl));
+    if (same_memory && impl->schedule_origin == origin && !options.zero_counts)
+      return Kernel(std::move(impl));
     auto copy = std::make_shared<Kernel::Impl>(*impl);
     if (!same_memory) copy->memory = options.memory;
     copy->schedule_origin = origin;
+    if (options.zero_counts) {
+      copy->zero_counts = true;
+      copy->name += "_zc";
+      copy->out_ports.push_back({"zero_counts", Extent::Counts});
+      copy->out_names += ", zero_counts";
+    }
     return Kernel(std::move(copy));
   };
   Cache &c = cache();
@@ -253,6 +268,7 @@ const codegen::Schedule &Kernel::schedule() const { return impl_->schedule; }
 const std::string &Kernel::schedule_origin() const { return impl_->schedule_origin; }
 int Kernel::num_inputs() const { return impl_->inputs; }
 bool Kernel::uniform_g() const { return impl_->spec.uniform_g; }
+bool Kernel::zero_counts() const { return impl_->zero_counts; }
 int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
 const std::vector<Port> &Kernel::input_ports() const { return impl_->in_ports; }
 const std::vector<Port> &Kernel::output_ports() const { return impl_->out_ports; }
@@ -275,6 +291,9 @@ namespace {
 // [rows, 2d] arrays' blocks hold at most kChunk.
 constexpr std::int64_t kChunk = std::int64_t{1} << 30;
 constexpr std::int64_t kGroup = 128; // channels per block when param_grad sums several blocks
+// Kernels counting their zero outputs run on blocks of at most this many elements, each block's
+// output counted right after it is written, while it is still cached.
+constexpr std::int64_t kCountBlock = std::int64_t{1} << 14;
 
 struct Tiling {
   std::int64_t no, nc, ni; // block extents along outer, channels, inner
@@ -287,6 +306,11 @@ struct Tiling {
   }
   bool single(const Shape &s) const { return no == s.outer && nc == s.channels && ni == s.inner; }
 };
+
+// The number of zero_counts values of a call: one per channel (Extent::Counts).
+std::int64_t counts_size(const Shape &s) {
+  return s.layout == Layout::Channels ? s.channels : s.layout == Layout::Halves ? s.inner : 1;
+}
 
 std::string shape_text(const Shape &s) {
   if (s.layout == Layout::Halves)
@@ -345,6 +369,7 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     const std::int64_t count = port.extent == Extent::Elements   ? elements
                                : port.extent == Extent::Pairs    ? elements // (2·: 0 alike)
                                : port.extent == Extent::Channels ? shape.channels
+                               : port.extent == Extent::Counts   ? counts_size(shape)
                                                                  : 1;
     if (!p && count > 0)
       throw Error(k.name + ": " + (input ? "input" : "output") + " '" + port.name + "' is null");
@@ -389,6 +414,10 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     if (const std::string &problem = targets::cuda::driver_problem(); !problem.empty())
       throw Error(k.name + " cannot run: " + problem);
   const bool grad = k.spec.role == Role::ParamGrad;
+  std::int64_t *zero_counts =
+      k.zero_counts ? static_cast<std::int64_t *>(outputs[outputs.size() - 1]) : nullptr;
+  if (zero_counts)
+    std::fill_n(zero_counts, counts_size(shape), std::int64_t{0}); // a call overwrites them
   if (elements == 0) {
     // Nothing to read. A sum over no elements is 0 (all-zero bits in every storage type).
     if (grad)
@@ -400,7 +429,9 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     return;
   }
 
-  const std::size_t n_in = inputs.size(), n_buf = inputs.size() + outputs.size();
+  // zero_counts is ours to fill, not an array of the compiled kernel.
+  const std::size_t n_in = inputs.size(),
+                    n_buf = inputs.size() + outputs.size() - (k.zero_counts ? 1 : 0);
   halide_dimension_t dims[kMaxBuffers][3];
   halide_buffer_t bufs[kMaxBuffers];
   void *argv[kMaxBuffers + kStackScalars + 2];
@@ -424,7 +455,8 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     argv[n_in + k.params.size() + 1] = &rng_offset;
   }
 
-  Tiling tiling(shape, std::numeric_limits<std::int64_t>::max(), halves ? kChunk / 2 : kChunk);
+  const std::int64_t chunk = k.zero_counts ? kCountBlock : kChunk;
+  Tiling tiling(shape, std::numeric_limits<std::int64_t>::max(), halves ? chunk / 2 : chunk);
   const bool single = tiling.single(shape);
   bool grouped = false; // param_grad with per-channel gradients over several blocks
   if (grad && !single)
@@ -506,6 +538,20 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     if (rc != 0)
       throw Error(k.name + " failed (Halide error " + std::to_string(rc) +
                   "): " + runtime::last_runtime_error());
+    if (zero_counts) {
+      // The block of output 0 (y, dx, or dxg whose rows start with dx) just written.
+      const auto *out = static_cast<const std::uint8_t *>(outputs[0]);
+      if (halves) {
+        const std::int64_t row = (k.out_ports[0].extent == Extent::Pairs ? 2 : 1) * shape.inner;
+        for (std::int64_t r = o; r < o + no; ++r)
+          runtime::count_zeros_each(out + (r * row + i) * k.bytes, ni, k.bytes, zero_counts + i);
+      } else {
+        for (std::int64_t r = o; r < o + no; ++r)
+          for (std::int64_t ch = c; ch < c + nc; ++ch)
+            zero_counts[ch] += runtime::count_zeros(
+                out + ((r * shape.channels + ch) * shape.inner + i) * k.bytes, ni, k.bytes);
+      }
+    }
     if (!grad || single) return;
     for (std::size_t b = 0; b < n_out; ++b) {
       const bool per_channel = k.out_ports[b].extent == Extent::Channels;

@@ -40,6 +40,18 @@
 //   auto fwd = actforge::jit(dsl::rrelu_train_expr(), {.uniform_g = true}, "rrelu_train");
 //   fwd.run({x}, {y}, Shape::flat(n), {}, Noise{seed, step * n});   // RReLU training
 //   bwd.run({x, dy}, {dx}, Shape::flat(n), {}, Noise{seed, step * n}); // the same slopes
+//
+// Dead-unit statistics (JitOptions::zero_counts): the kernel also counts the outputs that are
+// exactly zero (+0 or -0) — y for forward, dx for the backward roles — per channel, and writes
+// the counts to one more output, "zero_counts", of int64_t values: C of them in Layout::Channels
+// (channel c counts its outer·inner elements), d in Layout::Halves (column j counts its rows),
+// one in Layout::Flat. A call overwrites them. The counting is fused at cache-block granularity:
+// the kernel runs on blocks of at most 2^14 elements and each block's output is counted while it
+// is still in the L1/L2 cache, so there is no second pass over memory:
+//
+//   auto fwd = actforge::jit("relu", {.layout = Layout::Channels, .zero_counts = true});
+//   std::vector<std::int64_t> zeros(C);
+//   fwd.run({x}, {y, zeros.data()}, Shape::with_channels(N, C, H * W));  // zeros[c]: dead in c
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -104,6 +116,11 @@ struct JitOptions {
   /// Input g is generated in the kernel, not passed (codegen::KernelSpec::uniform_g): calls take
   /// a Noise, g is not among input_ports() and backward has no dg. Names end in "_rng".
   bool uniform_g = false;
+  /// Count the exactly-zero outputs (y; dx for the backward roles) per channel into one more
+  /// output array, "zero_counts" (Extent::Counts, int64_t; see the top of this file). Not for
+  /// param_grad, nor for GPU targets. The compiled code is the same kernel's: asking for it
+  /// compiles nothing more.
+  bool zero_counts = false;
 };
 
 /// The seed and offset of a kernel with a generated input: element e of a call draws from
@@ -149,9 +166,12 @@ enum class Extent {
   Channels, // one per channel: a per-channel parameter or its gradient
   One,      // one value: the gradient of a scalar parameter
   Pairs,    // Layout::Halves: rows·2d, both halves of every row (xg, dxg)
+  Counts,   // JitOptions::zero_counts: int64_t (whatever the dtype), one per channel: C
+            // (Layout::Channels), d (Layout::Halves), 1 (Layout::Flat)
 };
 struct Port {
-  std::string name; // x, g, xg, y, dy, dx, dg, dxg, d<param>, or a per-channel parameter's name
+  std::string name; // x, g, xg, y, dy, dx, dg, dxg, d<param>, zero_counts, or a per-channel
+                    // parameter's name
   Extent extent = Extent::Elements;
 };
 
@@ -170,13 +190,14 @@ public:
   /// How the schedule was chosen: "given", "tuned schedule v32u4p0 (dram, 2026-11-27, 1.21x the
   /// default's speed): FILE", or "default schedule (no entry ...)".
   const std::string &schedule_origin() const;
-  int num_inputs() const;  // 1, or 2 for gated activations (x, g) unless g is generated
-  bool uniform_g() const;  // input g is generated: calls need a Noise
-  int num_outputs() const; // the number of output arrays: output_ports().size()
+  int num_inputs() const;   // 1, or 2 for gated activations (x, g) unless g is generated
+  bool uniform_g() const;   // input g is generated: calls need a Noise
+  bool zero_counts() const; // the last output is "zero_counts" (JitOptions::zero_counts)
+  int num_outputs() const;  // the number of output arrays: output_ports().size()
   /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output; xg in
   /// Layout::Halves), then dy for the backward roles and param_grad, then the per-channel
   /// parameters by name. Outputs: y; dx[, dg] (dxg in Layout::Halves); or d<p> for each
-  /// differentiated parameter by name (param_grad).
+  /// differentiated parameter by name (param_grad); then zero_counts where zero_counts().
   const std::vector<Port> &input_ports() const;
   const std::vector<Port> &output_ports() const;
   /// Scalar parameter names (sorted) and their defaults (NaN where a value is required): the
@@ -185,11 +206,12 @@ public:
   const std::vector<std::string> &per_channel() const;
 
   /// The general call: one pointer per input_ports() and per output_ports(), each to the number
-  /// of dtype() values its Extent says. Elementwise outputs may alias the matching input (in
-  /// place), except dxg, which must not overlap xg. Any size, any alignment; arrays of more than
-  /// 2^30 elements go through in pieces (param_grad sums the pieces' results in f64, but each
-  /// piece's own sum is rounded to dtype() first: f16/bf16 pieces can round coarsely or overflow).
-  /// Throws actforge::Error naming the argument that is wrong. Allocates nothing.
+  /// of dtype() values its Extent says (int64_t values for Extent::Counts). Elementwise outputs may
+  /// alias the matching input (in place), except dxg, which must not overlap xg. Any size, any
+  /// alignment; arrays of more than 2^30 elements go through in pieces (param_grad sums the pieces'
+  /// results in f64, but each piece's own sum is rounded to dtype() first: f16/bf16 pieces can
+  /// round coarsely or overflow). Throws actforge::Error naming the argument that is wrong.
+  /// Allocates nothing.
   void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
            const Params &params = {}) const;
   /// The call of a kernel with a generated input (uniform_g()); the other run()s throw for one.
