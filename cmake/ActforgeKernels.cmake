@@ -7,6 +7,7 @@
 #     [LAYOUT flat channels]                     (default: flat)
 #     [PER_CHANNEL <param>...]                   (parameters with C values in the channel layout)
 #     [UNIFORM_G]                                (input g generated in the kernels: gen --uniform-g)
+#     [ZERO_COUNTS]                              (also F_zero_counts functions: gen --zero-counts)
 #     [PREFIX <c-prefix>])                        (default: actforge)
 #
 # Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
@@ -19,6 +20,9 @@
 # UNIFORM_G: every activation's input g is generated in the kernel (Philox-4x32-10; functions
 # named <name>_<role>_rng_<dtype> take uint64_t seed, uint64_t offset after the parameters), e.g.
 # ACTIVATIONS rrelu_train UNIFORM_G for RReLU in training mode.
+# ZERO_COUNTS: each forward and backward function F also comes as F_zero_counts(...,
+# int64_t *zero_counts), which also counts the outputs (y; dx) that are exactly zero, per channel
+# (one count for flat functions): dead-unit statistics without a second pass. CPU targets only.
 # TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
 # writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
 # library loads libcuda.so.1 at run time and links only dl, pthread and m.
@@ -30,7 +34,7 @@
 # executable still runs on the build machine: find the package of an x86 installation
 # (-DActforge_DIR=<prefix>/lib/cmake/Actforge).
 function(actforge_add_kernels target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G;ZERO_COUNTS" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -117,6 +121,11 @@ function(actforge_add_kernels target)
     set(uniform_g --uniform-g)
   endif()
 
+  set(zero_counts)
+  if(ARG_ZERO_COUNTS)
+    set(zero_counts --zero-counts)
+  endif()
+
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/${target}.actforge")
   set(header "${dir}/${ARG_PREFIX}_kernels.h")
   set(source "${dir}/${ARG_PREFIX}_kernels.c")
@@ -125,7 +134,7 @@ function(actforge_add_kernels target)
     OUTPUT "${header}" "${source}" "${archive}"
     COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
             --role "${roles}" --dtype "${dtypes}" --layout "${layouts}" ${per_channel}
-            ${uniform_g} --name "${ARG_PREFIX}" --quiet
+            ${uniform_g} ${zero_counts} --name "${ARG_PREFIX}" --quiet
     DEPENDS Actforge::actforge
     COMMENT "Generating Actforge kernels ${target}"
     VERBATIM)

@@ -130,6 +130,8 @@ std::vector<std::string> generate(const Options &options, const std::string &out
     const targets::TargetInfo info = targets::resolve(t);
     if (info.family == targets::Family::Fpga)
       throw Error("the fpga target writes C: use `actforge gen --target fpga`");
+    if (info.family == targets::Family::Cuda && options.zero_counts)
+      throw Error("zero counts are for CPU targets: the cuda target's outputs are device memory");
     if (info.family != family) {
       if (info.family == targets::Family::Cuda || family == targets::Family::Cuda)
         throw Error("the cuda target cannot share a library with CPU targets (its functions take "

@@ -123,7 +123,7 @@ Ports channel_inputs(const CKernel &k) { return with_extent(front(k).inputs, Ext
 // The C parameter list in ABI order: data inputs, outputs (elementwise), sizes, per-channel
 // parameters, the params struct, seed and offset (uniform_g), gradients (param_grad). `doc` adds
 // the arrays' lengths.
-std::string parameters(const Options &o, const CKernel &k, bool doc = false) {
+std::string parameters(const Options &o, const CKernel &k, bool doc = false, bool zc = false) {
   const std::string T = c_type(k.dtype);
   std::vector<std::string> list;
   for (const auto &port : data_inputs(k))
@@ -145,12 +145,15 @@ std::string parameters(const Options &o, const CKernel &k, bool doc = false) {
       list.push_back(
           T + " *" + port.name +
           (doc ? port.extent == Extent::Channels ? " /* [channels] */" : " /* [1] */" : ""));
+  if (zc)
+    list.push_back(std::string("int64_t *zero_counts") +
+                   (doc ? is_channels(k) ? " /* [channels] */" : " /* [1] */" : ""));
   std::string s;
   for (const auto &item : list)
     s += (s.empty() ? "" : ", ") + item;
   return s;
 }
-std::string arguments(const CKernel &k) {
+std::string arguments(const CKernel &k, bool zc = false) {
   std::vector<std::string> list;
   for (const auto &port : data_inputs(k))
     list.push_back(port.name);
@@ -169,6 +172,7 @@ std::string arguments(const CKernel &k) {
   if (is_grad(k))
     for (const auto &port : front(k).outputs)
       list.push_back(port.name);
+  if (zc) list.push_back("zero_counts");
   std::string s;
   for (const auto &item : list)
     s += (s.empty() ? "" : ", ") + item;
@@ -189,10 +193,12 @@ std::string all_targets(const CKernel &k) {
   return s;
 }
 
-// Does any kernel need the blocked call path (channel layout or param_grad)?
-bool any_blocked(const std::vector<CKernel> &kernels) {
+// Does the kernel also get _zero_counts functions (Options::zero_counts; elementwise roles)?
+bool counts_zeros(const Options &o, const CKernel &k) { return o.zero_counts && !is_grad(k); }
+// Does any kernel need the blocked call path (channel layout, param_grad or zero counts)?
+bool any_blocked(const Options &o, const std::vector<CKernel> &kernels) {
   for (const CKernel &k : kernels)
-    if (is_channels(k) || is_grad(k)) return true;
+    if (is_channels(k) || is_grad(k) || counts_zeros(o, k)) return true;
   return false;
 }
 bool any_grad_of(const std::vector<CKernel> &kernels, DType d) {
@@ -242,6 +248,39 @@ std::string value_helpers(DType d) {
            "  memcpy(p, &h, 2);\n}\n";
   }
   return {};
+}
+
+// The counts of +0 and -0 among n values of 2, 4 or 8 bytes (Options::zero_counts), written for
+// the vectoriser; GCC builds them at -O3 (and on x86 with AVX-512 and AVX2 clones) whatever the
+// host's flags, so the count keeps up with the kernel whose output block it reads from cache.
+std::string zero_count_helpers(const Options &o, const std::vector<CKernel> &kernels, bool arm) {
+  std::string s = "/* Zero counts: values with every bit but the sign clear (+0 and -0). */\n"
+                  "#if defined(__GNUC__) && !defined(__clang__)\n";
+  s += arm ? "#define ZC_FAST __attribute__((optimize(\"O3\")))\n"
+           : "#define ZC_FAST __attribute__((optimize(\"O3\"), target_clones(\"arch=x86-64-v4\", "
+             "\"arch=x86-64-v3\", \"default\")))\n";
+  s += "#else\n#define ZC_FAST\n#endif\n"
+       "/* Kernels counting zeros run on blocks of this many elements, each counted right after\n"
+       " * it is written, while it is still cached. */\n"
+       "#define ZC_BLOCK ((int64_t)1 << 14)\n";
+  for (const auto &[bytes, type] :
+       {std::pair<int, const char *>{2, "uint16_t"}, {4, "uint32_t"}, {8, "uint64_t"}}) {
+    bool used = false; // only the sizes of a counting function: C warns of unused ones
+    for (const CKernel &k : kernels)
+      used = used || (counts_zeros(o, k) && codegen::bytes_of(k.dtype) == bytes);
+    if (!used) continue;
+    const std::string mask = bytes == 2   ? "0x7fffu"
+                             : bytes == 4 ? "0x7fffffffu"
+                                          : "0x7fffffffffffffffull";
+    s += "ZC_FAST static int64_t count_zeros_" + std::to_string(bytes) +
+         "(const unsigned char *p, int64_t n) {\n  const " + type + " *u = (const " + type +
+         " *)(const void *)p;\n  uint32_t count = 0;\n"
+         "  for (int64_t j = 0; j < n; ++j)\n    count += (u[j] & " +
+         mask +
+         ") == 0;\n"
+         "  return count;\n}\n";
+  }
+  return s + "\n";
 }
 
 // The halide_type_code_t of the kernel's arrays (GPU bf16 kernels read and write uint16 bits).
@@ -355,7 +394,9 @@ std::string flat_wrapper(const Options &o, const CKernel &k, const runtime::Kern
 
 // The channel layout and param_grad: blocks of [outer, channels, inner] (flat: [1, 1, n]);
 // param_grad over several blocks sums each block's results in double.
-std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t) {
+// With zc: the _zero_counts form, blocks of ZC_BLOCK elements each counted after the call.
+std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t,
+                            bool zc = false) {
   const std::string P = upper(o.prefix);
   const std::size_t nbuf = t.inputs.size() + t.outputs.size(), nout = t.outputs.size();
   const bool grad = is_grad(k), channels = is_channels(k);
@@ -364,8 +405,9 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
   bool grouped = false; // gradients of per-channel parameters
   for (const auto &port : t.outputs)
     grouped = grouped || port.extent == Extent::Channels;
-  std::string s = halide_prototype(k, t);
-  s += "int " + function_name(o, k) + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
+  std::string s = zc ? std::string() : halide_prototype(k, t); // declared by the plain form
+  s += "int " + function_name(o, k) + (zc ? "_zero_counts_" : "_") + isa(t.target) + "(" +
+       parameters(o, k, false, zc) + ") {\n";
   if (!channels) s += "  const int64_t outer = 1, channels = 1, inner = n;\n";
   s += "  int64_t elements;\n";
   s += "  if (outer < 0 || channels < 0 || inner < 0 ||\n"
@@ -385,6 +427,10 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
     s += "  if (elements > 0 && (" + every + ")) return " + P + "_ERR_ARGUMENT;\n";
   if (!per.empty()) s += "  if (channels > 0 && (" + per + ")) return " + P + "_ERR_ARGUMENT;\n";
   if (!one.empty()) s += "  if (" + one + ") return " + P + "_ERR_ARGUMENT;\n";
+  if (zc)
+    s += "  if (channels > 0 && !zero_counts) return " + P +
+         "_ERR_ARGUMENT;\n"
+         "  if (channels > 0) memset(zero_counts, 0, (size_t)channels * sizeof *zero_counts);\n";
   s += target_checks(P, t);
   s += scalar_values(P, k, t);
   s += "  if (elements == 0) {\n";
@@ -397,7 +443,8 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
   s += "    return " + P + "_OK;\n  }\n";
   s += "  const int single = elements <= CHUNK;\n";
   s += "  const tiling t = make_tiling(outer, channels, inner, " +
-       std::string(grad && grouped ? "single ? INT64_MAX : GROUP" : "INT64_MAX") + ");\n";
+       std::string(grad && grouped ? "single ? INT64_MAX : GROUP" : "INT64_MAX") +
+       (zc ? ", ZC_BLOCK" : ", CHUNK") + ");\n";
   s += "  hl_dimension dim[" + std::to_string(nbuf) + "][3];\n  hl_buffer buf[" +
        std::to_string(nbuf) + "];\n";
   bool any_one = false; // gradients of scalar parameters
@@ -444,6 +491,13 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
       ++b;
     }
   s += halide_call(P, k, t, ind);
+  if (zc) {
+    // Output 0 (y or dx) of the block just written, counted while it is cached.
+    const std::string y = t.outputs.front().name;
+    s += ind + "for (int64_t m = 0; m < no; ++m)\n" + ind + "  for (int64_t q = 0; q < nc; ++q)\n" +
+         ind + "    zero_counts[c + q] += count_zeros_" + bytes + "((const unsigned char *)" + y +
+         " + (((o + m) * channels + c + q) * inner + i) * " + bytes + ", ni);\n";
+  }
   if (grad) {
     s += ind + "if (!single)\n" + ind + "  for (int64_t m = 0; m < nc; ++m) {\n";
     for (std::size_t j = 0; j < nout; ++j) {
@@ -605,6 +659,14 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
          " * call on [0, n) with offset 0 draw, on every target. bwd has no dg and regenerates\n"
          " * the forward's g from the same (seed, offset): pass the forward's values. E.g. RReLU\n"
          " * in training mode, slope = lower + (upper - lower)*g. */\n";
+  if (o.zero_counts)
+    h +=
+        "/* Dead-unit counts (functions ending in _zero_counts): the forward and backward\n"
+        " * functions also come in a form that takes `int64_t *zero_counts` last and writes there\n"
+        " * how many outputs are exactly zero (+0 or -0): y for fwd, dx for bwd and bwdy; one\n"
+        " * count per channel (_ch: `channels` values), one for flat functions. A call overwrites\n"
+        " * the counts. The kernel runs on blocks of 2^14 elements, each counted right after it\n"
+        " * is written, while cached: no second pass over memory. Not in the registry. */\n";
   if (any_gpu(kernels))
     h +=
         "/* CUDA (target cuda): every array is DEVICE memory (a CUdeviceptr as a pointer) but\n"
@@ -657,6 +719,11 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
     h += "int " + f + "(" + parameters(o, k, true) + ");\n";
     for (const auto &t : k.targets)
       h += "int " + f + "_" + isa(t.target) + "(" + parameters(o, k, true) + ");\n";
+    if (!counts_zeros(o, k)) continue;
+    h += "int " + f + "_zero_counts(" + parameters(o, k, true, true) + ");\n";
+    for (const auto &t : k.targets)
+      h += "int " + f + "_zero_counts_" + isa(t.target) + "(" + parameters(o, k, true, true) +
+           ");\n";
   }
   for (const auto &why : skipped)
     h += "/* Not generated: " + comment_text(why) + ". */\n";
@@ -827,19 +894,21 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
        "  default: return \"unknown error code\";\n  }\n}\n\n";
   s += "/* Halide buffers have 32-bit extents: longer arrays go through in chunks. */\n"
        "#define CHUNK ((int64_t)1 << 30)\n\n";
-  if (any_blocked(kernels)) {
+  if (any_blocked(o, kernels)) {
     s +=
-        "/* A block of [outer, channels, inner] that one kernel call indexes with 32-bit offsets:\n"
-        " * whole rows of all channels where they fit, else channels of one row, else pieces of\n"
-        " * a row; at most max_channels channels (param_grad sums them on the stack). */\n"
+        "/* A block of [outer, channels, inner] of at most `chunk` elements, which one kernel "
+        "call\n"
+        " * indexes with 32-bit offsets: whole rows of all channels where they fit, else channels\n"
+        " * of one row, else pieces of a row; at most max_channels channels (param_grad sums them\n"
+        " * on the stack). */\n"
         "typedef struct tiling {\n  int64_t no, nc, ni;\n} tiling;\n"
         "static tiling make_tiling(int64_t outer, int64_t channels, int64_t inner,\n"
-        "                          int64_t max_channels) {\n"
-        "  tiling t;\n  t.ni = inner < CHUNK ? inner : CHUNK;\n"
-        "  t.nc = inner >= CHUNK ? 1 : CHUNK / inner;\n"
+        "                          int64_t max_channels, int64_t chunk) {\n"
+        "  tiling t;\n  t.ni = inner < chunk ? inner : chunk;\n"
+        "  t.nc = inner >= chunk ? 1 : chunk / inner;\n"
         "  if (t.nc > channels) t.nc = channels;\n"
         "  if (t.nc > max_channels) t.nc = max_channels;\n"
-        "  t.no = channels * inner <= CHUNK ? CHUNK / (channels * inner) : 1;\n"
+        "  t.no = channels * inner <= chunk ? chunk / (channels * inner) : 1;\n"
         "  if (t.no > outer) t.no = outer;\n  return t;\n}\n"
         "/* A block of an array of every element: 1-D (flat) or [ni, nc, no] with the array's "
         "strides. */\n"
@@ -859,6 +928,7 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
   }
   for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16})
     if (any_grad_of(kernels, d)) s += value_helpers(d) + "\n";
+  if (o.zero_counts) s += zero_count_helpers(o, kernels, arm);
 
   for (const CKernel &k : kernels) {
     const std::string f = function_name(o, k);
@@ -869,6 +939,15 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
     for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
       s += "  if (level >= " + std::to_string(cpu_level(it->target)) + ") return " + f + "_" +
            isa(it->target) + "(" + arguments(k) + ");\n";
+    s += "  return " + P + "_ERR_CPU;\n}\n\n";
+    if (!counts_zeros(o, k)) continue;
+    for (const runtime::KernelInterface &t : k.targets)
+      s += blocked_wrapper(o, k, t, true);
+    s += "int " + f + "_zero_counts(" + parameters(o, k, false, true) +
+         ") {\n  const int level = cpu_level();\n";
+    for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
+      s += "  if (level >= " + std::to_string(cpu_level(it->target)) + ") return " + f +
+           "_zero_counts_" + isa(it->target) + "(" + arguments(k, true) + ");\n";
     s += "  return " + P + "_ERR_CPU;\n}\n\n";
   }
 

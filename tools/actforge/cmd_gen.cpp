@@ -68,6 +68,11 @@ of f) is skipped, and the header says so.
                        on every target. RReLU in training mode: gen rrelu_train --uniform-g
                        (slope = lower + (upper - lower)*g). CPU and cuda targets with the
                        halide backend only (not fpga, not --backend mlir)
+  --zero-counts        forward and backward functions F also come as F_zero_counts(...,
+                       int64_t *zero_counts), which also write how many outputs (y; dx) are
+                       exactly zero: one count per channel (channels layout), one for flat.
+                       Dead-unit statistics at no second pass over memory. CPU targets with
+                       the halide backend only
   --name PREFIX        the prefix of C names and files (default actforge)
   --quiet              print nothing on success (else the files written)
   --verbose            say on stderr which schedule each kernel got: the tuning database's
@@ -105,7 +110,7 @@ int gen_mlir(const Args &args, const aot::Options &options, const std::string &o
 } // namespace
 
 int cmd_gen(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--help", "--quiet", "--verbose", "--uniform-g"},
+  const Args args(argv, {"--help", "--quiet", "--verbose", "--uniform-g", "--zero-counts"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
                    "--fixed", "--max-error", "--table", "--max-n", "--param", "--backend",
                    "--emit"});
@@ -147,6 +152,15 @@ int cmd_gen(const std::vector<std::string> &argv) {
                        " has no input g (it reads x only)" +
                        (a.name == "rrelu" ? ": RReLU's training form is rrelu_train" : "")};
     a.uniform_g = uniform_g;
+  }
+  options.zero_counts = args.flag("--zero-counts");
+  if (options.zero_counts) {
+    if (args.option("--backend") && *args.option("--backend") != "halide")
+      throw UsageError{"--zero-counts is not available with --backend mlir: use the halide "
+                       "backend (the default)"};
+    for (const auto &t : options.targets)
+      if (t == "fpga" || t == "cuda")
+        throw UsageError{"--zero-counts is for CPU targets, not --target " + t};
   }
   if (auto backend = args.option("--backend"); backend && *backend != "halide") {
     if (*backend != "mlir")

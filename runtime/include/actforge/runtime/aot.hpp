@@ -32,6 +32,10 @@
 // e + offset: a call on [k, n) with offset k gives what elements k.. of a call on [0, n) with
 // offset 0 give, on every target, so a backward pass replays its forward's slopes from the same
 // (seed, offset). RReLU in training mode: aot::resolve_activation("rrelu_train") with uniform_g.
+//
+// Dead-unit counts (Options::zero_counts, `actforge gen --zero-counts`): beside each forward and
+// backward function F, F_zero_counts(..., int64_t *zero_counts) also writes how many outputs are
+// exactly zero per channel (one count for flat functions), counted block by block while cached.
 #pragma once
 
 #include "actforge/codegen/kernel_spec.hpp"
@@ -73,6 +77,11 @@ struct Options {
   /// Flat kernels take the tuning database's schedule for their target on this CPU where it has
   /// one (runtime/tune.hpp: the largest size class tuned), else the default.
   bool use_tuning_db = true;
+  /// The forward and backward roles also get functions A_R[_ch]_D_zero_counts that take
+  /// `int64_t *zero_counts` last and count the outputs (y; dx) that are exactly zero, one count
+  /// per channel (one for flat), as jit's JitOptions::zero_counts does (`actforge gen
+  /// --zero-counts`). CPU targets only.
+  bool zero_counts = false;
   /// Told, per kernel object, which schedule it got and why (`actforge gen --verbose`).
   std::function<void(const std::string &kernel, const std::string &why)> on_schedule = {};
 };
