@@ -3,8 +3,10 @@
 //
 //   forward   fused    y = f(pre(x))                      one kernel
 //             unfused  t = pre(x); y = f(t)               two kernels (t stays for backward)
-//   backward  fused    dx = dy·f'(pre(x))·∂pre/∂x         backward kernel
-//                      d<p> = Σ dy·f'(pre(x))·∂pre/∂p     param_grad kernel (bias, affine)
+//   backward  fused    dx = dy·f'(pre(x))·∂pre/∂x         backward and param_grad in one call
+//                      d<p> = Σ dy·f'(pre(x))·∂pre/∂p     (JitOptions::with_param_grad: block
+//                                                         by block, x and dy read once)
+//             fused_two_calls                             the same two kernels, each over all
 //             unfused  dt = dy·f'(t)                      f's backward on the stored t
 //                      d<p> = Σ dt·∂pre/∂p                pre's param_grad (bias, affine)
 //                      dx = dt·∂pre/∂x                    pre's backward (affine; bias and
@@ -59,12 +61,15 @@ struct Buffers {
   }
 };
 
-Kernel kernel(actforge::ir::Expr e, Role role, Epilogue ep, const std::string &name) {
+Kernel kernel(actforge::ir::Expr e, Role role, Epilogue ep, const std::string &name,
+              bool with_param_grad = false) {
   JitOptions o;
+  o.with_param_grad = with_param_grad;
   o.role = role;
   o.layout = Layout::Channels;
   o.per_channel = actforge::dsl::epilogue_params(ep);
-  if (role == Role::ParamGrad) o.wrt = o.per_channel; // not the activation's own (swish's beta)
+  if (role == Role::ParamGrad || with_param_grad)
+    o.wrt = o.per_channel; // not the activation's own (swish's beta)
   o.use_tuning_db = false;
   return actforge::jit(e, o, name);
 }
@@ -79,7 +84,8 @@ actforge::ir::Expr pre(Epilogue ep) {
   return actforge::dsl::with_epilogue(actforge::ir::input(0), ep);
 }
 
-void fused(benchmark::State &state, std::string act, Epilogue ep, bool backward, Size s) {
+void fused(benchmark::State &state, std::string act, Epilogue ep, bool backward, Size s,
+           bool one_call) {
   const auto f = actforge::dsl::with_epilogue(actforge::dsl::find_activation(act)->expr, ep);
   const std::string name = act + "_" + std::string(actforge::dsl::to_string(ep));
   Buffers a(s);
@@ -107,6 +113,15 @@ void fused(benchmark::State &state, std::string act, Epilogue ep, bool backward,
   if (ep == Epilogue::Affine) grads = {a.dscale.data(), a.dshift.data()};
   const bool with_grads = !grads.empty();
   const Kernel pg = with_grads ? kernel(f, Role::ParamGrad, ep, name) : bwd;
+  if (one_call && with_grads) {
+    const Kernel both = kernel(f, Role::Backward, ep, name, true);
+    out.insert(out.end(), grads.begin(), grads.end());
+    for (auto _ : state) {
+      call(both, in, out, s);
+      benchmark::ClobberMemory();
+    }
+    return;
+  }
   for (auto _ : state) {
     call(bwd, in, out, s);
     if (with_grads) call(pg, in, grads, s);
@@ -162,9 +177,14 @@ const bool registered = [] {
           const std::string tag = std::string(act) + "/" +
                                   std::string(actforge::dsl::to_string(ep)) + "/" +
                                   (backward ? "bwd" : "fwd") + "/" + std::to_string(s.n());
-          benchmark::RegisterBenchmark(("fused/" + tag).c_str(), fused, act, ep, backward, s)
+          benchmark::RegisterBenchmark(("fused/" + tag).c_str(), fused, act, ep, backward, s, true)
               ->Unit(benchmark::kMicrosecond)
               ->UseRealTime();
+          if (backward && ep != Epilogue::Residual) // residual has no parameter gradients
+            benchmark::RegisterBenchmark(("fused_two_calls/" + tag).c_str(), fused, act, ep,
+                                         backward, s, false)
+                ->Unit(benchmark::kMicrosecond)
+                ->UseRealTime();
           benchmark::RegisterBenchmark(("unfused/" + tag).c_str(), unfused, act, ep, backward, s)
               ->Unit(benchmark::kMicrosecond)
               ->UseRealTime();

@@ -188,3 +188,109 @@ TEST(Epilogue, Errors) {
 }
 
 } // namespace
+
+// JitOptions::with_param_grad: one call gives backward's dx (bit for bit) and param_grad's
+// dbias / dscale, dshift, block by block over sizes that cross the blocks (2^14 elements): whole
+// channel groups, pieces of long rows, flat. f32 block sums are summed in f64, so the gradients
+// meet param_grad's own within a few f32 ulps of the sum of magnitudes; f16 runs the two kernels
+// whole and equals them bit for bit.
+TEST(Epilogue, BackwardWithParamGradInOneCall) {
+  struct Size {
+    std::int64_t outer, channels, inner;
+  };
+  for (const Epilogue e : {Epilogue::Bias, Epilogue::Affine})
+    for (const Size s : {Size{4, 8, 3000}, Size{2, 3, 40000}, Size{16, 64, 49}, Size{1, 2, 100}})
+      for (const actforge::DType dtype : {actforge::DType::F32, actforge::DType::F16}) {
+        SCOPED_TRACE(std::string(actforge::dsl::to_string(e)) + " [" + std::to_string(s.outer) +
+                     ", " + std::to_string(s.channels) + ", " + std::to_string(s.inner) + "] " +
+                     std::string(actforge::codegen::to_string(dtype)));
+        const auto fused =
+            actforge::dsl::with_epilogue(actforge::dsl::find_activation("gelu")->expr, e);
+        const auto pnames = actforge::dsl::epilogue_params(e);
+        JitOptions o{.role = Role::Backward,
+                     .dtype = dtype,
+                     .layout = Layout::Channels,
+                     .per_channel = pnames};
+        const actforge::Kernel bwd = actforge::jit(fused, o, "gelu_epilogue");
+        o.role = Role::ParamGrad;
+        const actforge::Kernel pg = actforge::jit(fused, o, "gelu_epilogue");
+        o.role = Role::Backward;
+        o.with_param_grad = true;
+        const actforge::Kernel both = actforge::jit(fused, o, "gelu_epilogue");
+        ASSERT_TRUE(both.with_param_grad());
+        ASSERT_EQ(both.num_outputs(), 1 + static_cast<int>(pnames.size()));
+        EXPECT_EQ(both.output_ports()[1].name, "d" + pnames[0]);
+        EXPECT_EQ(both.output_ports()[1].extent, actforge::Extent::Channels);
+
+        const int bytes = actforge::codegen::bytes_of(dtype);
+        const std::int64_t n = s.outer * s.channels * s.inner;
+        std::mt19937 rng(11);
+        std::uniform_real_distribution<double> xs(-4, 4), ps(0.5, 1.5);
+        auto values = [&](std::int64_t count, bool param) {
+          std::vector<unsigned char> v(static_cast<std::size_t>(count * bytes));
+          for (std::int64_t j = 0; j < count; ++j)
+            actforge::codegen::store_value(v.data() + j * bytes, dtype, param ? ps(rng) : xs(rng));
+          return v;
+        };
+        const auto x = values(n, false), dy = values(n, false);
+        std::vector<std::vector<unsigned char>> pv;
+        for (std::size_t p = 0; p < pnames.size(); ++p)
+          pv.push_back(values(s.channels, true));
+        std::vector<const void *> in{x.data(), dy.data()};
+        for (const auto &v : pv)
+          in.push_back(v.data());
+        std::vector<unsigned char> dx1(x.size()), dx2(x.size());
+        std::vector<std::vector<unsigned char>> g1, g2;
+        std::vector<void *> out1{dx2.data()}, grad_out;
+        for (std::size_t p = 0; p < pnames.size(); ++p) {
+          g1.emplace_back(static_cast<std::size_t>(s.channels * bytes));
+          g2.emplace_back(static_cast<std::size_t>(s.channels * bytes));
+        }
+        for (std::size_t p = 0; p < pnames.size(); ++p) {
+          grad_out.push_back(g1[p].data());
+          out1.push_back(g2[p].data());
+        }
+        const Shape shape = Shape::with_channels(s.outer, s.channels, s.inner);
+        std::vector<void *> dx_out{dx1.data()};
+        bwd.run(in, dx_out, shape);
+        pg.run(in, grad_out, shape);
+        both.run(in, out1, shape);
+        EXPECT_EQ(dx1, dx2) << "dx";
+        for (std::size_t p = 0; p < pnames.size(); ++p)
+          for (std::int64_t c = 0; c < s.channels; ++c) {
+            const double want = actforge::codegen::load_value(g1[p].data() + c * bytes, dtype);
+            const double got = actforge::codegen::load_value(g2[p].data() + c * bytes, dtype);
+            if (dtype == actforge::DType::F16) {
+              EXPECT_EQ(std::memcmp(&want, &got, sizeof want), 0) << "d" << pnames[p] << c;
+              continue;
+            }
+            // Both within param_grad's bound of the exact sum; against each other: a few ulps
+            // of a sum of magnitudes bounded by 8·|inputs|·count.
+            EXPECT_NEAR(got, want, 1e-6 * 8.0 * static_cast<double>(s.outer * s.inner) + 1e-6)
+                << "d" << pnames[p] << "[" << c << "]";
+          }
+      }
+  // Errors: not for the other roles, nor with zero_counts.
+  EXPECT_THROW(actforge::jit("swish", {.role = Role::Forward, .with_param_grad = true}),
+               actforge::Error);
+  EXPECT_THROW(actforge::jit(
+                   "swish", {.role = Role::Backward, .zero_counts = true, .with_param_grad = true}),
+               actforge::Error);
+  // Flat, scalar beta: d(beta) summed over blocks.
+  const std::int64_t n = 100001;
+  std::vector<float> x(n), dy(n), dx1(n), dx2(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    x[static_cast<std::size_t>(i)] = static_cast<float>(i % 801 - 400) / 100.0f;
+    dy[static_cast<std::size_t>(i)] = static_cast<float>(i % 7 - 3) / 4.0f;
+  }
+  const actforge::Kernel both =
+      actforge::jit("swish", {.role = Role::Backward, .with_param_grad = true});
+  float dbeta = 0;
+  both.run({x.data(), dy.data()}, {dx2.data(), &dbeta}, Shape::flat(n));
+  actforge::jit("swish", {.role = Role::Backward}).backward(x.data(), dy.data(), dx1.data(), n);
+  const double want = actforge::jit("swish", {.role = Role::ParamGrad})
+                          .param_grad(x.data(), dy.data(), n)
+                          .at("beta");
+  EXPECT_EQ(0, std::memcmp(dx1.data(), dx2.data(), sizeof(float) * n));
+  EXPECT_NEAR(dbeta, want, 1e-5 * std::fabs(want) + 1e-3);
+}

@@ -50,6 +50,9 @@ struct Kernel::Impl {
   const halide_device_interface_t *device = nullptr;
   Memory memory = Memory::Host;
   bool zero_counts = false; // out_ports ends with zero_counts (Extent::Counts)
+  // JitOptions::with_param_grad: this is the backward kernel, and param_grad the kernel of the
+  // gradients that out_ports lists after dx[, dg]; calls run the two block by block.
+  std::shared_ptr<const Impl> backward, param_grad;
   int (*copy_to_host)(void *, halide_buffer_t *) = nullptr;
   int (*device_free)(void *, halide_buffer_t *) = nullptr;
 };
@@ -179,7 +182,38 @@ std::shared_ptr<const Kernel::Impl> load(const Key &key) {
 
 } // namespace
 
+namespace {
+std::shared_ptr<const Kernel::Impl> obtain(ir::Expr expr, const JitOptions &options,
+                                           std::string name);
+}
+
 Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
+  if (!options.with_param_grad) return Kernel(obtain(std::move(expr), options, std::move(name)));
+  if (options.role != Role::Backward)
+    throw Error("with_param_grad gives backward's dx and param_grad's gradients from one call: "
+                "it goes with Role::Backward, not " +
+                std::string(codegen::to_string(options.role)));
+  if (options.zero_counts) throw Error("with_param_grad and zero_counts do not go together");
+  JitOptions backward = options, grads = options;
+  backward.with_param_grad = grads.with_param_grad = false;
+  backward.wrt.clear();
+  grads.role = Role::ParamGrad;
+  auto b = obtain(expr, backward, name);
+  auto g = obtain(std::move(expr), grads, std::move(name));
+  auto impl = std::make_shared<Kernel::Impl>(*b);
+  impl->backward = b;
+  impl->param_grad = g;
+  impl->name += "_with_pgrad";
+  for (const Port &p : g->out_ports) {
+    impl->out_ports.push_back(p);
+    impl->out_names += ", " + p.name;
+  }
+  return Kernel(std::move(impl));
+}
+
+namespace {
+std::shared_ptr<const Kernel::Impl> obtain(ir::Expr expr, const JitOptions &options,
+                                           std::string name) {
   const auto info = targets::resolve(options.target);
   if (info.family == targets::Family::Fpga)
     throw Error("the fpga target writes C: use `actforge gen --target fpga`");
@@ -218,10 +252,10 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
                           : std::string("param_grad has no elementwise output")));
   // A GPU kernel asked for with host memory, or a kernel that also counts its zero outputs: the
   // same compiled code, its calls copying or counting.
-  auto with_memory = [&](std::shared_ptr<const Kernel::Impl> impl) {
+  auto with_memory =
+      [&](std::shared_ptr<const Kernel::Impl> impl) -> std::shared_ptr<const Kernel::Impl> {
     const bool same_memory = !impl->gpu || options.memory == impl->memory;
-    if (same_memory && impl->schedule_origin == origin && !options.zero_counts)
-      return Kernel(std::move(impl));
+    if (same_memory && impl->schedule_origin == origin && !options.zero_counts) return impl;
     auto copy = std::make_shared<Kernel::Impl>(*impl);
     if (!same_memory) copy->memory = options.memory;
     copy->schedule_origin = origin;
@@ -231,7 +265,7 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
       copy->out_ports.push_back({"zero_counts", Extent::Counts});
       copy->out_names += ", zero_counts";
     }
-    return Kernel(std::move(copy));
+    return copy;
   };
   Cache &c = cache();
   {
@@ -246,6 +280,7 @@ Kernel jit(ir::Expr expr, const JitOptions &options, std::string name) {
   std::lock_guard<std::mutex> lock(c.mutex);
   return with_memory(c.kernels.emplace(std::move(key), std::move(impl)).first->second);
 }
+} // namespace
 
 Kernel jit(std::string_view name_or_text, const JitOptions &options) {
   if (const dsl::Entry *e = dsl::find_activation(name_or_text)) {
@@ -269,6 +304,7 @@ const std::string &Kernel::schedule_origin() const { return impl_->schedule_orig
 int Kernel::num_inputs() const { return impl_->inputs; }
 bool Kernel::uniform_g() const { return impl_->spec.uniform_g; }
 bool Kernel::zero_counts() const { return impl_->zero_counts; }
+bool Kernel::with_param_grad() const { return impl_->param_grad != nullptr; }
 int Kernel::num_outputs() const { return static_cast<int>(impl_->out_ports.size()); }
 const std::vector<Port> &Kernel::input_ports() const { return impl_->in_ports; }
 const std::vector<Port> &Kernel::output_ports() const { return impl_->out_ports; }
@@ -294,6 +330,8 @@ constexpr std::int64_t kGroup = 128; // channels per block when param_grad sums 
 // Kernels counting their zero outputs run on blocks of at most this many elements, each block's
 // output counted right after it is written, while it is still cached.
 constexpr std::int64_t kCountBlock = std::int64_t{1} << 14;
+// Backward with param_grad (JitOptions::with_param_grad) runs the two on blocks of this many.
+constexpr std::int64_t kFuseBlock = std::int64_t{1} << 14;
 
 struct Tiling {
   std::int64_t no, nc, ni; // block extents along outer, channels, inner
@@ -336,6 +374,10 @@ void Kernel::run(std::span<const void *const> inputs, std::span<void *const> out
 void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const> outputs,
                       const Shape &shape, const Params &params, const Noise *noise) const {
   const Impl &k = *impl_;
+  if (k.param_grad) {
+    run_with_param_grad(inputs, outputs, shape, params, noise);
+    return;
+  }
   if (k.spec.uniform_g && !noise)
     throw Error(k.name + " generates its input g: call run(inputs, outputs, shape, params, "
                          "Noise{seed, offset})");
@@ -584,6 +626,99 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
     for (std::size_t b = 0; b < n_out; ++b)
       if (k.out_ports[b].extent == Extent::One)
         codegen::store_value(outputs[b], k.spec.dtype, scalar_sum[b]);
+}
+
+// JitOptions::with_param_grad: backward and param_grad over blocks of at most kFuseBlock elements
+// (whole rows where they fit, as Tiling cuts), param_grad reading each block right after
+// backward read it, from the cache: x and dy come from memory once. Each block's gradients are
+// rounded to the dtype and summed in f64. f16 and bf16 (whose block sums could round coarsely or
+// overflow at 65504), GPU kernels and calls of one block run the two kernels over the whole call.
+void Kernel::run_with_param_grad(std::span<const void *const> inputs,
+                                 std::span<void *const> outputs, const Shape &shape,
+                                 const Params &params, const Noise *noise) const {
+  const Impl &k = *impl_;
+  const Kernel backward(k.backward), grads(k.param_grad);
+  const std::size_t nb = k.backward->out_ports.size(), ng = k.param_grad->out_ports.size();
+  if (inputs.size() != k.in_ports.size())
+    throw Error(k.name + " takes " + std::to_string(k.in_ports.size()) + " input arrays (" +
+                k.in_names + "), got " + std::to_string(inputs.size()));
+  if (outputs.size() != nb + ng)
+    throw Error(k.name + " takes " + std::to_string(nb + ng) + " output arrays (" + k.out_names +
+                "), got " + std::to_string(outputs.size()));
+  const bool halves = k.spec.layout == Layout::Halves;
+  std::int64_t elements = 0;
+  const bool whole = k.gpu || k.spec.dtype == DType::F16 || k.spec.dtype == DType::BF16 ||
+                     shape.layout != k.spec.layout || shape.outer < 0 || shape.channels < 0 ||
+                     shape.inner < 0 ||
+                     __builtin_mul_overflow(shape.outer, shape.channels, &elements) ||
+                     __builtin_mul_overflow(elements, shape.inner, &elements) ||
+                     elements <= kFuseBlock || (halves && 2 * shape.inner > kFuseBlock);
+  if (whole) {
+    backward.run_with(inputs, outputs.first(nb), shape, params, noise);
+    grads.run_with(inputs, outputs.subspan(nb), shape, params, noise);
+    return;
+  }
+  for (std::size_t b = 0; b < inputs.size(); ++b)
+    if (!inputs[b]) throw Error(k.name + ": input '" + k.in_ports[b].name + "' is null");
+  for (std::size_t b = 0; b < outputs.size(); ++b)
+    if (!outputs[b]) throw Error(k.name + ": output '" + k.out_ports[b].name + "' is null");
+
+  const Tiling t(shape, std::numeric_limits<std::int64_t>::max(),
+                 halves ? kFuseBlock / 2 : kFuseBlock);
+  const std::int64_t row = halves ? 2 * shape.inner : 0; // Pairs: a row of xg or dxg
+  // One sum per gradient and channel (Extent::One: one), and one block's values of each.
+  std::vector<double> sums(ng * static_cast<std::size_t>(shape.channels), 0.0);
+  std::vector<unsigned char> slot(ng * static_cast<std::size_t>(t.nc) * 8);
+  const void *in[kMaxBuffers];
+  void *out[kMaxBuffers];
+  auto at = [&](const void *base, const Port &port, std::int64_t start, std::int64_t o,
+                std::int64_t c) {
+    const std::int64_t offset = port.extent == Extent::Elements   ? start
+                                : port.extent == Extent::Pairs    ? o * row
+                                : port.extent == Extent::Channels ? c
+                                                                  : 0;
+    return static_cast<const std::uint8_t *>(base) + offset * k.bytes;
+  };
+  for (std::int64_t c = 0; c < shape.channels; c += t.nc) {
+    const std::int64_t nc = std::min(t.nc, shape.channels - c);
+    for (std::int64_t o = 0; o < shape.outer; o += t.no) {
+      const std::int64_t no = std::min(t.no, shape.outer - o);
+      for (std::int64_t i = 0; i < shape.inner; i += t.ni) {
+        const std::int64_t ni = std::min(t.ni, shape.inner - i);
+        const std::int64_t start = (o * shape.channels + c) * shape.inner + i;
+        const Shape block = halves                          ? Shape::halves(no, ni)
+                            : k.spec.layout == Layout::Flat ? Shape::flat(ni)
+                                                            : Shape::with_channels(no, nc, ni);
+        for (std::size_t b = 0; b < inputs.size(); ++b)
+          in[b] = at(inputs[b], k.in_ports[b], start, o, c);
+        for (std::size_t b = 0; b < nb; ++b)
+          out[b] = const_cast<std::uint8_t *>(at(outputs[b], k.out_ports[b], start, o, c));
+        for (std::size_t b = 0; b < ng; ++b)
+          out[nb + b] = slot.data() + b * static_cast<std::size_t>(t.nc) * 8;
+        const Noise moved{noise ? noise->seed : 0,
+                          (noise ? noise->offset : 0) + static_cast<std::uint64_t>(start)};
+        const Noise *block_noise = noise ? &moved : nullptr;
+        backward.run_with(std::span<const void *const>(in, inputs.size()),
+                          std::span<void *const>(out, nb), block, params, block_noise);
+        grads.run_with(std::span<const void *const>(in, inputs.size()),
+                       std::span<void *const>(out + nb, ng), block, params, block_noise);
+        for (std::size_t b = 0; b < ng; ++b) {
+          const bool per_channel = k.param_grad->out_ports[b].extent == Extent::Channels;
+          for (std::int64_t j = 0; j < (per_channel ? nc : 1); ++j)
+            sums[b * static_cast<std::size_t>(shape.channels) +
+                 static_cast<std::size_t>(per_channel ? c + j : 0)] +=
+                codegen::load_value(static_cast<const std::uint8_t *>(out[nb + b]) + j * k.bytes,
+                                    k.spec.dtype);
+        }
+      }
+    }
+  }
+  for (std::size_t b = 0; b < ng; ++b) {
+    const bool per_channel = k.param_grad->out_ports[b].extent == Extent::Channels;
+    for (std::int64_t j = 0; j < (per_channel ? shape.channels : 1); ++j)
+      codegen::store_value(static_cast<std::uint8_t *>(outputs[nb + b]) + j * k.bytes, k.spec.dtype,
+                           sums[b * static_cast<std::size_t>(shape.channels) + j]);
+  }
 }
 
 Params Kernel::param_grad_values(std::span<const void *const> inputs, std::int64_t n,

@@ -121,6 +121,14 @@ struct JitOptions {
   /// param_grad, nor for GPU targets. The compiled code is the same kernel's: asking for it
   /// compiles nothing more.
   bool zero_counts = false;
+  /// Role::Backward only: the kernel also writes param_grad's gradients (d<p> for `wrt`, or
+  /// every parameter), after dx[, dg], from the same call: the two run block by block (2^14
+  /// elements), param_grad reading each block of x and dy from the cache right after backward,
+  /// so x and dy cross memory once — the backward of a fused epilogue (dsl/epilogue.hpp) gives
+  /// dx, dbias or dscale and dshift in one pass. Each block's gradients are rounded to the dtype
+  /// and summed in f64. f16 and bf16, GPU targets and calls of one block run the two kernels
+  /// whole, one after the other (their results then equal the two kernels').
+  bool with_param_grad = false;
 };
 
 /// The seed and offset of a kernel with a generated input: element e of a call draws from
@@ -190,14 +198,16 @@ public:
   /// How the schedule was chosen: "given", "tuned schedule v32u4p0 (dram, 2026-11-27, 1.21x the
   /// default's speed): FILE", or "default schedule (no entry ...)".
   const std::string &schedule_origin() const;
-  int num_inputs() const;   // 1, or 2 for gated activations (x, g) unless g is generated
-  bool uniform_g() const;   // input g is generated: calls need a Noise
-  bool zero_counts() const; // the last output is "zero_counts" (JitOptions::zero_counts)
-  int num_outputs() const;  // the number of output arrays: output_ports().size()
+  int num_inputs() const;       // 1, or 2 for gated activations (x, g) unless g is generated
+  bool uniform_g() const;       // input g is generated: calls need a Noise
+  bool zero_counts() const;     // the last output is "zero_counts" (JitOptions::zero_counts)
+  bool with_param_grad() const; // backward's outputs, then d<p>... (JitOptions::with_param_grad)
+  int num_outputs() const;      // the number of output arrays: output_ports().size()
   /// The arrays run() takes, in order. Inputs: x[, g] (y for backward_from_output; xg in
   /// Layout::Halves), then dy for the backward roles and param_grad, then the per-channel
   /// parameters by name. Outputs: y; dx[, dg] (dxg in Layout::Halves); or d<p> for each
-  /// differentiated parameter by name (param_grad); then zero_counts where zero_counts().
+  /// differentiated parameter by name (param_grad; after dx[, dg] where with_param_grad());
+  /// then zero_counts where zero_counts().
   const std::vector<Port> &input_ports() const;
   const std::vector<Port> &output_ports() const;
   /// Scalar parameter names (sorted) and their defaults (NaN where a value is required): the
@@ -264,6 +274,8 @@ private:
   void expect_element_size(std::size_t bytes) const;
   void run_with(std::span<const void *const> inputs, std::span<void *const> outputs,
                 const Shape &shape, const Params &params, const Noise *noise) const;
+  void run_with_param_grad(std::span<const void *const> inputs, std::span<void *const> outputs,
+                           const Shape &shape, const Params &params, const Noise *noise) const;
   Params param_grad_values(std::span<const void *const> inputs, std::int64_t n,
                            const Params &params) const;
   std::shared_ptr<const Impl> impl_;
