@@ -8,6 +8,7 @@
 #     [PER_CHANNEL <param>...]                   (parameters with C values in the channel layout)
 #     [UNIFORM_G]                                (input g generated in the kernels: gen --uniform-g)
 #     [ZERO_COUNTS]                              (also F_zero_counts functions: gen --zero-counts)
+#     [MAXOUT_K <k>...]                          (with ACTIVATIONS maxout: its group sizes, 2..16)
 #     [PREFIX <c-prefix>])                        (default: actforge)
 #
 # Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
@@ -23,6 +24,8 @@
 # ZERO_COUNTS: each forward and backward function F also comes as F_zero_counts(...,
 # int64_t *zero_counts), which also counts the outputs (y; dx) that are exactly zero, per channel
 # (one count for flat functions): dead-unit statistics without a second pass. CPU targets only.
+# ACTIVATIONS maxout (alone or beside others) gives <prefix>_maxout_k<k>_fwd_<dtype>(x, y, outer,
+# channels_in, inner) and _bwd_ (x, dy, dx, ...) for each k of MAXOUT_K (default 2). CPU targets.
 # TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
 # writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
 # library loads libcuda.so.1 at run time and links only dl, pthread and m.
@@ -34,7 +37,7 @@
 # executable still runs on the build machine: find the package of an x86 installation
 # (-DActforge_DIR=<prefix>/lib/cmake/Actforge).
 function(actforge_add_kernels target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G;ZERO_COUNTS" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G;ZERO_COUNTS" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL;MAXOUT_K")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -121,6 +124,13 @@ function(actforge_add_kernels target)
     set(uniform_g --uniform-g)
   endif()
 
+  set(maxout_k)
+  if(ARG_MAXOUT_K)
+    list(TRANSFORM ARG_MAXOUT_K PREPEND "k=" OUTPUT_VARIABLE maxout_items)
+    list(JOIN maxout_items "," maxout_list)
+    set(maxout_k --param "${maxout_list}")
+  endif()
+
   set(zero_counts)
   if(ARG_ZERO_COUNTS)
     set(zero_counts --zero-counts)
@@ -134,7 +144,7 @@ function(actforge_add_kernels target)
     OUTPUT "${header}" "${source}" "${archive}"
     COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
             --role "${roles}" --dtype "${dtypes}" --layout "${layouts}" ${per_channel}
-            ${uniform_g} ${zero_counts} --name "${ARG_PREFIX}" --quiet
+            ${uniform_g} ${zero_counts} ${maxout_k} --name "${ARG_PREFIX}" --quiet
     DEPENDS Actforge::actforge
     COMMENT "Generating Actforge kernels ${target}"
     VERBATIM)

@@ -1,6 +1,7 @@
 // aot::generate(): every kernel through compile_kernel_object(), one runtime, the C files, and
 // an archive of the objects.
 #include "aot_c.hpp"
+#include "maxout_object.hpp"
 #include "sha256.hpp"
 
 #include "actforge/dsl/catalog.hpp"
@@ -94,7 +95,11 @@ Activation resolve_activation(std::string_view text) {
 }
 
 std::vector<std::string> generate(const Options &options, const std::string &out_dir) {
-  if (options.activations.empty()) throw Error("name at least one activation to generate");
+  if (options.activations.empty() && options.maxout.empty())
+    throw Error("name at least one activation to generate");
+  for (int k : options.maxout)
+    if (k < 2 || k > 16)
+      throw Error("maxout: k must be an integer from 2 to 16, got " + std::to_string(k));
   if (options.roles.empty() || options.dtypes.empty() || options.targets.empty())
     throw Error("give at least one role, dtype and target");
   if (!is_identifier(options.prefix))
@@ -130,6 +135,8 @@ std::vector<std::string> generate(const Options &options, const std::string &out
     const targets::TargetInfo info = targets::resolve(t);
     if (info.family == targets::Family::Fpga)
       throw Error("the fpga target writes C: use `actforge gen --target fpga`");
+    if (info.family == targets::Family::Cuda && !options.maxout.empty())
+      throw Error("maxout has CPU kernels only (x86, ARM), not for the cuda target");
     if (info.family == targets::Family::Cuda && options.zero_counts)
       throw Error("zero counts are for CPU targets: the cuda target's outputs are device memory");
     if (info.family != family) {
@@ -219,7 +226,33 @@ std::vector<std::string> generate(const Options &options, const std::string &out
           kernels.push_back(std::move(k));
         }
     }
-  if (kernels.empty())
+  // Maxout: its own kernels (runtime/maxout_object.hpp), forward and backward.
+  std::vector<CMaxout> maxouts;
+  for (int k : options.maxout) {
+    for (codegen::Role role : options.roles)
+      if (role != codegen::Role::Forward && role != codegen::Role::Backward)
+        skipped.push_back("maxout_k" + std::to_string(k) + " has no " +
+                          std::string(codegen::to_string(role)) + " (forward and backward only)");
+    for (codegen::Role role : {codegen::Role::Forward, codegen::Role::Backward}) {
+      if (std::find(options.roles.begin(), options.roles.end(), role) == options.roles.end())
+        continue;
+      for (codegen::DType dtype : options.dtypes) {
+        CMaxout m{k, role, dtype, {}};
+        for (const auto &target : targets) {
+          const codegen::Schedule schedule = runtime::maxout_default_schedule(target, dtype);
+          const std::string symbol = runtime::maxout_symbol(role, k, dtype, target.name, schedule);
+          if (options.on_schedule) options.on_schedule(symbol, "default schedule");
+          runtime::compile_maxout_object(role, dtype, k, schedule, target, symbol,
+                                         (dir / (symbol + ".o")).string());
+          objects.push_back((dir / (symbol + ".o")).string());
+          written.push_back(symbol + ".o");
+          m.targets.emplace_back(target.name, symbol);
+        }
+        maxouts.push_back(std::move(m));
+      }
+    }
+  }
+  if (kernels.empty() && maxouts.empty())
     throw Error("nothing to generate: " +
                 (skipped.empty() ? std::string("no kernels") : skipped.front()));
   const std::string runtime_object = options.prefix + "_runtime.o";
@@ -239,8 +272,8 @@ std::vector<std::string> generate(const Options &options, const std::string &out
   }
   written.push_back(archive);
   const std::string header = options.prefix + "_kernels.h", source = options.prefix + "_kernels.c";
-  write_file(dir / header, emit_header(options, kernels, skipped));
-  write_file(dir / source, emit_source(options, kernels));
+  write_file(dir / header, emit_header(options, kernels, maxouts, skipped));
+  write_file(dir / source, emit_source(options, kernels, maxouts));
   written.push_back(header);
   written.push_back(source);
   return written;

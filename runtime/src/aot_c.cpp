@@ -102,8 +102,8 @@ int cpu_level(const std::string &target) {
     if (names[i] == target) return static_cast<int>(i) + 1;
   return 0;
 }
-bool arm_library(const std::vector<CKernel> &kernels) {
-  return targets::resolve(front(kernels.front()).target).family == targets::Family::Arm;
+bool arm_library(const Options &o) {
+  return targets::resolve(o.targets.front()).family == targets::Family::Arm;
 }
 
 std::string function_name(const Options &o, const CKernel &k) {
@@ -281,6 +281,75 @@ std::string zero_count_helpers(const Options &o, const std::vector<CKernel> &ker
          "  return count;\n}\n";
   }
   return s + "\n";
+}
+
+// Maxout's C names and parameters: P_maxout_k4_fwd_f32(const float *x, float *y, int64_t outer,
+// int64_t channels_in, int64_t inner); bwd takes x, dy and writes dx.
+std::string maxout_name(const Options &o, const CMaxout &m) {
+  return o.prefix + "_maxout_k" + std::to_string(m.k) + "_" +
+         std::string(codegen::short_name(m.role)) + "_" + std::string(codegen::to_string(m.dtype));
+}
+std::string maxout_parameters(const CMaxout &m) {
+  const std::string T = c_type(m.dtype);
+  return m.role == codegen::Role::Backward
+             ? "const " + T + " *x, const " + T + " *dy, " + T +
+                   " *dx, int64_t outer, int64_t channels_in, int64_t inner"
+             : "const " + T + " *x, " + T +
+                   " *y, int64_t outer, int64_t channels_in, int64_t inner";
+}
+// What every maxout function shares: the overlap test and the blocked call of a kernel entry, as
+// runtime/src/maxout.cpp's run_maxout() makes it.
+std::string maxout_support(const std::string &P) {
+  return "/* Do the n1 values at a and the n2 at b (bytes each) overlap? */\n"
+         "static int overlaps(const void *a, int64_t n1, const void *b, int64_t n2, int bytes) {\n"
+         "  const uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;\n"
+         "  return n1 > 0 && n2 > 0 && pa < pb + (uintptr_t)(n2 * bytes) &&\n"
+         "         pb < pa + (uintptr_t)(n1 * bytes);\n}\n"
+         "/* Maxout's kernel `entry` on blocks it indexes with 32-bit offsets: whole outer rows, "
+         "else\n"
+         " * ranges of groups of one row, else pieces of the rows of one group; channels-last "
+         "data\n"
+         " * (inner = 1) as one row of outer*groups groups. x [inner, k, groups, outer], y and dy\n"
+         " * [inner, groups, outer], dx as x; elements as unsigned integers of `bytes`. */\n"
+         "static int maxout_run(int (*entry)(void **), int bwd, int64_t k, int bytes, const void "
+         "*x,\n"
+         "                      const void *dy, void *out, int64_t outer, int64_t channels,\n"
+         "                      int64_t inner) {\n"
+         "  int64_t groups = channels / k;\n"
+         "  if (inner == 1) {\n    groups *= outer;\n    channels *= outer;\n    outer = 1;\n  }\n"
+         "  const int64_t row = channels * inner;\n"
+         "  int64_t ni = CHUNK / k, ng = k * inner <= CHUNK ? CHUNK / (k * inner) : 1,\n"
+         "          no = row <= CHUNK ? CHUNK / row : 1;\n"
+         "  if (ni > inner) ni = inner;\n  if (ng > groups) ng = groups;\n"
+         "  if (no > outer) no = outer;\n"
+         "  const void *arrays[3] = {x, bwd ? dy : out, out};\n"
+         "  const int count = bwd ? 3 : 2;\n"
+         "  hl_dimension d[3][4];\n  hl_buffer b[3];\n  void *argv[3];\n"
+         "  for (int64_t o = 0; o < outer; o += no)\n"
+         "    for (int64_t g = 0; g < groups; g += ng)\n"
+         "      for (int64_t i = 0; i < inner; i += ni) {\n"
+         "        const int64_t bo = no < outer - o ? no : outer - o,\n"
+         "                      bg = ng < groups - g ? ng : groups - g,\n"
+         "                      bi = ni < inner - i ? ni : inner - i;\n"
+         "        for (int a = 0; a < count; ++a) {\n"
+         "          const int grouped = a == 0 || (bwd && a == 2); /* x's shape */\n"
+         "          const int64_t start = grouped ? (o * groups + g) * k * inner + i\n"
+         "                                        : (o * groups + g) * inner + i;\n"
+         "          memset(&b[a], 0, sizeof b[a]);\n"
+         "          b[a].host = (uint8_t *)(uintptr_t)arrays[a] + start * bytes;\n"
+         "          b[a].type.code = 1; /* halide_type_uint */\n"
+         "          b[a].type.bits = (uint8_t)(8 * bytes);\n          b[a].type.lanes = 1;\n"
+         "          b[a].dimensions = grouped ? 4 : 3;\n          b[a].dim = d[a];\n"
+         "          const int64_t extent[4] = {bi, grouped ? k : bg, grouped ? bg : bo, bo};\n"
+         "          const int64_t stride[4] = {1, inner, grouped ? k * inner : (bo > 1 ? groups * "
+         "inner : 0),\n"
+         "                                     bo > 1 ? row : 0};\n"
+         "          for (int e = 0; e < b[a].dimensions; ++e) {\n"
+         "            d[a][e].min = 0;\n            d[a][e].extent = (int32_t)extent[e];\n"
+         "            d[a][e].stride = (int32_t)stride[e];\n            d[a][e].flags = 0;\n"
+         "          }\n          argv[a] = &b[a];\n        }\n"
+         "        if (entry(argv) != 0) return " +
+         P + "_ERR_KERNEL;\n      }\n  return " + P + "_OK;\n}\n\n";
 }
 
 // The halide_type_code_t of the kernel's arrays (GPU bf16 kernels read and write uint16 bits).
@@ -629,6 +698,7 @@ std::string cuda_support() {
 } // namespace
 
 std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
+                        const std::vector<CMaxout> &maxouts,
                         const std::vector<std::string> &skipped) {
   const std::string P = upper(o.prefix), p = o.prefix;
   std::string h = banner(o);
@@ -725,6 +795,21 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
       h += "int " + f + "_zero_counts_" + isa(t.target) + "(" + parameters(o, k, true, true) +
            ");\n";
   }
+  if (!maxouts.empty())
+    h += "\n/* Maxout: y [outer, channels_in / k, inner] = the max over each group of k "
+         "consecutive\n"
+         " * channels of x [outer, channels_in, inner] (a NaN is the maximum; values compared\n"
+         " * exactly, as bit patterns: every dtype, ties to the first), and its backward dx\n"
+         " * [outer, channels_in, inner] = dy at each group's first arg-max, +0 elsewhere.\n"
+         " * channels_in must be a multiple of k and k*inner below 2^31; dense arrays, any\n"
+         " * alignment; an output overlapping an input is refused (" +
+         P + "_ERR_ARGUMENT). */\n";
+  for (const CMaxout &m : maxouts) {
+    const std::string f = maxout_name(o, m);
+    h += "int " + f + "(" + maxout_parameters(m) + ");\n";
+    for (const auto &[target, symbol] : m.targets)
+      h += "int " + f + "_" + isa(target) + "(" + maxout_parameters(m) + ");\n";
+  }
   for (const auto &why : skipped)
     h += "/* Not generated: " + comment_text(why) + ". */\n";
   h += "\n/* The registry: every function above, by name. call() (flat kernels) and\n"
@@ -789,8 +874,8 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
          "_OK,\n * anything else " + P + "_ERR_ARGUMENT. */\n";
   else
     h += "/* Dispatch no higher than `target` (" +
-         std::string(arm_library(kernels) ? "\"arm-64-linux\", \"arm-64-linux-fp16\""
-                                          : "\"x86-64-avx2\", \"x86-64-avx512\"") +
+         std::string(arm_library(o) ? "\"arm-64-linux\", \"arm-64-linux-fp16\""
+                                    : "\"x86-64-avx2\", \"x86-64-avx512\"") +
          "), e.g. to test a\n"
          " * lower target's kernels; NULL lifts the limit. Returns " +
          P + "_OK or " + P + "_ERR_ARGUMENT. */\n";
@@ -799,11 +884,12 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
   return h;
 }
 
-std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
+std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
+                        const std::vector<CMaxout> &maxouts) {
   const std::string P = upper(o.prefix), p = o.prefix;
   const bool gpu = any_gpu(kernels);
   std::string s = banner(o);
-  const bool arm = arm_library(kernels);
+  const bool arm = arm_library(o);
   s += "#include \"" + p + "_kernels.h\"\n\n" +
        (arm ? "#include <sys/auxv.h>\n" : "#include <cpuid.h>\n") +
        (gpu ? "#include <dlfcn.h>\n" : "") + "#include <math.h>\n" +
@@ -819,14 +905,15 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
       "  uint8_t *host;\n  uint64_t flags;\n  hl_type type;\n  int32_t dimensions;\n"
       "  hl_dimension *dim;\n  void *padding;\n} hl_buffer;\n"
       "_Static_assert(sizeof(hl_buffer) == 56, \"halide_buffer_t layout\");\n\n";
-  s += "static void bind(hl_buffer *b, hl_dimension *d, const void *host, int64_t start, int "
-       "bytes,\n"
-       "                 uint8_t code, int32_t len) {\n"
-       "  d->min = 0;\n  d->extent = len;\n  d->stride = 1;\n  d->flags = 0;\n"
-       "  memset(b, 0, sizeof *b);\n"
-       "  b->host = (uint8_t *)(uintptr_t)host + start * bytes;\n"
-       "  b->type.code = code;\n  b->type.bits = (uint8_t)(8 * bytes);\n  b->type.lanes = 1;\n"
-       "  b->dimensions = 1;\n  b->dim = d;\n}\n\n";
+  if (!kernels.empty()) // maxout binds its own buffers (maxout_run)
+    s += "static void bind(hl_buffer *b, hl_dimension *d, const void *host, int64_t start, int "
+         "bytes,\n"
+         "                 uint8_t code, int32_t len) {\n"
+         "  d->min = 0;\n  d->extent = len;\n  d->stride = 1;\n  d->flags = 0;\n"
+         "  memset(b, 0, sizeof *b);\n"
+         "  b->host = (uint8_t *)(uintptr_t)host + start * bytes;\n"
+         "  b->type.code = code;\n  b->type.bits = (uint8_t)(8 * bytes);\n  b->type.lanes = 1;\n"
+         "  b->dimensions = 1;\n  b->dim = d;\n}\n\n";
   if (arm)
     s += "/* What this CPU runs: 1 arm-64-linux (every AArch64 core: NEON), 2 arm-64-linux-fp16\n"
          " * (ARMv8.2 half-precision arithmetic: HWCAP_FPHP and HWCAP_ASIMDHP, bits 9 and 10). */\n"
@@ -951,6 +1038,43 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
     s += "  return " + P + "_ERR_CPU;\n}\n\n";
   }
 
+  if (!maxouts.empty()) s += maxout_support(P);
+  for (const CMaxout &m : maxouts) {
+    const std::string f = maxout_name(o, m), T = c_type(m.dtype), K = std::to_string(m.k);
+    const bool bwd = m.role == codegen::Role::Backward;
+    const std::string bytes = std::to_string(codegen::bytes_of(m.dtype));
+    for (const auto &[target, symbol] : m.targets) {
+      s += "extern int " + symbol + "_argv(void **);\n";
+      s += "int " + f + "_" + isa(target) + "(" + maxout_parameters(m) + ") {\n";
+      s += "  int64_t in_size, out_size;\n"
+           "  if (outer < 0 || channels_in < 0 || inner < 0 || channels_in % " +
+           K +
+           " != 0 ||\n"
+           "      __builtin_mul_overflow(outer, channels_in, &in_size) ||\n"
+           "      __builtin_mul_overflow(in_size, inner, &in_size) || inner > ((int64_t)1 << 31) "
+           "/ " +
+           K + " - 1)\n    return " + P + "_ERR_ARGUMENT;\n";
+      s += "  out_size = in_size / " + K + ";\n";
+      if (bwd)
+        s += "  if (in_size > 0 && (!x || !dy || !dx || overlaps(x, in_size, dx, in_size, " +
+             bytes + ") ||\n                      overlaps(dy, out_size, dx, in_size, " + bytes +
+             ")))\n    return " + P + "_ERR_ARGUMENT;\n";
+      else
+        s += "  if (in_size > 0 && (!x || !y || overlaps(x, in_size, y, out_size, " + bytes +
+             ")))\n    return " + P + "_ERR_ARGUMENT;\n";
+      s += "  if (cpu_level() < " + std::to_string(cpu_level(target)) + ") return " + P +
+           "_ERR_CPU;\n";
+      s += "  if (in_size == 0) return " + P + "_OK;\n";
+      s += "  return maxout_run(" + symbol + "_argv, " + (bwd ? "1" : "0") + ", " + K + ", " +
+           bytes + ", x, " + (bwd ? "dy, dx" : "NULL, y") + ", outer, channels_in, inner);\n}\n\n";
+    }
+    s += "int " + f + "(" + maxout_parameters(m) + ") {\n  const int level = cpu_level();\n";
+    for (auto it = m.targets.rbegin(); it != m.targets.rend(); ++it)
+      s += "  if (level >= " + std::to_string(cpu_level(it->first)) + ") return " + f + "_" +
+           isa(it->first) + "(" + (bwd ? "x, dy, dx" : "x, y") + ", outer, channels_in, inner);\n";
+    s += "  return " + P + "_ERR_CPU;\n}\n\n";
+  }
+
   // The registry: a generic call per function, then the table.
   std::string table;
   std::size_t count = 0;
@@ -1042,6 +1166,12 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels) {
     }
     s += "\n";
   }
+  if (count == 0) // maxout alone: the registry lists the elementwise functions only
+    return s + "size_t " + p + "_kernel_count(void) { return 0; }\n\nconst " + p +
+           "_kernel_info *" + p +
+           "_kernel_at(size_t index) {\n  (void)index;\n  return NULL;\n}\n\n" + "const " + p +
+           "_kernel_info *" + p + "_find_kernel(const char *name) {\n" +
+           "  (void)name;\n  return NULL;\n}\n";
   s += "static const " + p + "_kernel_info registry[" + std::to_string(count) + "] = {\n" + table +
        "};\n\n";
   s += "size_t " + p + "_kernel_count(void) { return " + std::to_string(count) + "; }\n\n";

@@ -6,6 +6,7 @@
 #include "disk_cache.hpp"
 #include "kernel_loader.hpp"
 #include "kernel_object.hpp"
+#include "maxout_object.hpp"
 
 #include "actforge/codegen/halide/maxout.hpp"
 #include "actforge/dsl/maxout.hpp"
@@ -46,11 +47,7 @@ namespace {
 
 std::atomic<std::size_t> compiles{0};
 
-std::string kernel_symbol(Role role, int k, DType dtype, const std::string &target,
-                          const codegen::Schedule &s) {
-  return "maxout_" + std::string(codegen::short_name(role)) + "_k" + std::to_string(k) + "_" +
-         std::string(codegen::to_string(dtype)) + "_" + targets::isa(target) + "_" + s.describe();
-}
+using runtime::maxout_symbol;
 
 // One kernel: from the disk cache (verified) or compiled now and published there.
 runtime::ArgvEntry load_entry(Role role, int k, DType dtype, const targets::TargetInfo &target,
@@ -69,14 +66,7 @@ runtime::ArgvEntry load_entry(Role role, int k, DType dtype, const targets::Targ
   if (!handle) {
     runtime::WorkDir work(dir.path);
     const std::string object = work.path() + "/kernel.o", so = work.path() + "/out.so";
-    const Halide::Target t = runtime::kernel_object_target(target);
-    try {
-      codegen::halide::MaxoutPipeline p =
-          codegen::halide::build_maxout_pipeline(role, dtype, k, schedule);
-      p.pipeline.compile_to({{Halide::OutputFileType::object, object}}, p.arguments(), symbol, t);
-    } catch (const Halide::Error &e) {
-      throw Error("Halide could not compile " + symbol + ": " + e.what());
-    }
+    runtime::compile_maxout_object(role, dtype, k, schedule, target, symbol, object);
     runtime::link_shared_object({object}, so);
     handle = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) throw Error("cannot load " + so + ": " + ::dlerror());
@@ -125,9 +115,8 @@ MaxoutKernel jit_maxout(int k, const MaxoutOptions &options) {
                 info.name);
   if (!targets::x86::cpu_supports(info.name))
     throw Error("this CPU cannot run " + info.name + " kernels");
-  const int bits = codegen::bytes_of(options.dtype) * 8;
   const codegen::Schedule schedule =
-      options.schedule.value_or(codegen::default_schedule(info.vector_bits, bits));
+      options.schedule.value_or(runtime::maxout_default_schedule(info, options.dtype));
   codegen::validate(schedule);
   if (schedule.gpu()) throw Error("maxout has CPU kernels only: a GPU schedule was given");
   const CacheKey key{k,
@@ -149,7 +138,7 @@ MaxoutKernel jit_maxout(int k, const MaxoutOptions &options) {
   impl->bytes = codegen::bytes_of(options.dtype);
   for (int r = 0; r < 2; ++r) {
     const Role role = r == 0 ? Role::Forward : Role::Backward;
-    impl->names[r] = kernel_symbol(role, k, options.dtype, info.name, schedule);
+    impl->names[r] = maxout_symbol(role, k, options.dtype, info.name, schedule);
     impl->entries[r] = load_entry(role, k, options.dtype, info, schedule, impl->names[r]);
   }
   std::lock_guard<std::mutex> lock(c.mutex);
@@ -157,6 +146,35 @@ MaxoutKernel jit_maxout(int k, const MaxoutOptions &options) {
 }
 
 std::size_t maxout_compile_count() { return compiles.load(); }
+
+namespace runtime {
+
+std::string maxout_symbol(Role role, int k, DType dtype, const std::string &target,
+                          const codegen::Schedule &schedule) {
+  return "maxout_" + std::string(codegen::short_name(role)) + "_k" + std::to_string(k) + "_" +
+         std::string(codegen::to_string(dtype)) + "_" + targets::isa(target) + "_" +
+         schedule.describe();
+}
+
+codegen::Schedule maxout_default_schedule(const targets::TargetInfo &target, DType dtype) {
+  return codegen::default_schedule(target.vector_bits, 8 * codegen::bytes_of(dtype));
+}
+
+void compile_maxout_object(Role role, DType dtype, int k, const codegen::Schedule &schedule,
+                           const targets::TargetInfo &target, const std::string &symbol,
+                           const std::string &object_path) {
+  const Halide::Target t = kernel_object_target(target);
+  try {
+    codegen::halide::MaxoutPipeline p =
+        codegen::halide::build_maxout_pipeline(role, dtype, k, schedule);
+    p.pipeline.compile_to({{Halide::OutputFileType::object, object_path}}, p.arguments(), symbol,
+                          t);
+  } catch (const Halide::Error &e) {
+    throw Error("Halide could not compile " + symbol + ": " + e.what());
+  }
+}
+
+} // namespace runtime
 
 int MaxoutKernel::k() const { return impl_->k; }
 DType MaxoutKernel::dtype() const { return impl_->dtype; }
@@ -386,17 +404,10 @@ std::vector<std::vector<unsigned char>> run_maxout_cross(const std::string &targ
     const auto key = std::make_tuple(c.k, static_cast<int>(c.dtype), static_cast<int>(c.role));
     auto it = index.find(key);
     if (it == index.end()) {
-      const codegen::Schedule schedule = codegen::default_schedule(info.vector_bits, 8 * bytes);
-      const std::string symbol = kernel_symbol(c.role, c.k, c.dtype, info.name, schedule);
+      const codegen::Schedule schedule = runtime::maxout_default_schedule(info, c.dtype);
+      const std::string symbol = maxout_symbol(c.role, c.k, c.dtype, info.name, schedule);
       const std::string object = dir + "/" + symbol + ".o";
-      const Halide::Target t = runtime::kernel_object_target(info);
-      try {
-        codegen::halide::MaxoutPipeline p =
-            codegen::halide::build_maxout_pipeline(c.role, c.dtype, c.k, schedule);
-        p.pipeline.compile_to({{Halide::OutputFileType::object, object}}, p.arguments(), symbol, t);
-      } catch (const Halide::Error &e) {
-        throw Error("Halide could not compile " + symbol + ": " + e.what());
-      }
+      runtime::compile_maxout_object(c.role, c.dtype, c.k, schedule, info, symbol, object);
       it = index.emplace(key, static_cast<int>(symbols.size())).first;
       symbols.push_back(symbol);
       objects.push_back(object);

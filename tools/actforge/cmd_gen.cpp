@@ -47,7 +47,9 @@ of f) is skipped, and the header says so.
   --max-n N            (fpga) the largest element count of one call (default 1048576)
   --param P=V[,P=V...] (fpga) parameter values: the kernels are specialised to them (default:
                        each parameter's default; one without a default needs a value);
-                       maxout (fpga only) takes its group size as k (default 2)
+                       maxout takes its group size as k (default 2). CPU targets: maxout's
+                       --param k=N[,k=M...] (2 to 16) gives PREFIX_maxout_kN_fwd_DTYPE(x, y,
+                       outer, channels_in, inner) and _bwd_ (x, dy, dx, ...) per dtype
   --backend mlir       the MLIR backend instead (codegen/mlir; needs actforge-mlir, built with
                        MLIR 19): PREFIX_NAME_ROLE_DTYPE.mlir per kernel (func over
                        memref<?xT>, scf + vector + arith; verified by mlir-opt-19), for IREE
@@ -124,11 +126,16 @@ int cmd_gen(const std::vector<std::string> &argv) {
   aot::Options options;
   options.generator = "actforge gen";
   const bool fpga_target = args.option("--target") && *args.option("--target") == "fpga";
+  bool maxout = false; // maxout named for a CPU target: aot::Options::maxout
   for (const auto &text : args.positional()) {
     try {
-      // maxout is no expression; the fpga target writes its group maximum as a kernel.
-      if (fpga_target && text == "maxout") {
-        options.activations.push_back({"maxout", ir::Expr()});
+      // maxout is no expression; the fpga target writes its group maximum as a kernel, the CPU
+      // targets their maxout kernels (runtime/maxout.hpp).
+      if (text == "maxout") {
+        if (fpga_target)
+          options.activations.push_back({"maxout", ir::Expr()});
+        else
+          maxout = true;
         continue;
       }
       options.activations.push_back(aot::resolve_activation(text));
@@ -165,6 +172,7 @@ int cmd_gen(const std::vector<std::string> &argv) {
   if (auto backend = args.option("--backend"); backend && *backend != "halide") {
     if (*backend != "mlir")
       throw UsageError{"--backend takes halide or mlir, not '" + *backend + "'"};
+    if (maxout) throw UsageError{"maxout has no MLIR kernel: generate it with the halide backend"};
     return gen_mlir(args, options, *out);
   }
   if (args.option("--emit")) throw UsageError{"--emit goes with --backend mlir"};
@@ -199,8 +207,21 @@ int cmd_gen(const std::vector<std::string> &argv) {
         std::printf("%s/%s\n", out->c_str(), f.c_str());
     return kOk;
   }
-  if (args.option("--max-n") || args.option("--param"))
-    throw UsageError{"--max-n and --param go with --target fpga"};
+  if (args.option("--max-n") || (args.option("--param") && !maxout))
+    throw UsageError{"--max-n and --param go with --target fpga (and --param k=N with maxout)"};
+  if (maxout) {
+    // maxout's group sizes: --param k=N[,k=M...], default 2.
+    if (auto p = args.option("--param"))
+      for (const auto &item : split(*p)) {
+        char *end = nullptr;
+        const long k = item.rfind("k=", 0) == 0 ? std::strtol(item.c_str() + 2, &end, 10) : 0;
+        if (!end || *end || item.size() == 2 || k < 2 || k > 16)
+          throw UsageError{"maxout takes its group size as --param k=N, N from 2 to 16, got '" +
+                           item + "'"};
+        options.maxout.push_back(static_cast<int>(k));
+      }
+    if (options.maxout.empty()) options.maxout = {2};
+  }
   read_roles(args, options.roles);
   read_dtypes(args, options.dtypes);
   if (auto l = args.option("--layout")) {

@@ -82,6 +82,12 @@ struct Options {
   /// per channel (one for flat), as jit's JitOptions::zero_counts does (`actforge gen
   /// --zero-counts`). CPU targets only.
   bool zero_counts = false;
+  /// Maxout over groups of each k given (2..16): P_maxout_kK_fwd_D(const T *x, T *y, int64_t
+  /// outer, int64_t channels_in, int64_t inner) and P_maxout_kK_bwd_D(const T *x, const T *dy, T
+  /// *dx, ...) for the forward and backward roles asked for and every dtype, with _<isa> forms
+  /// (the kernels of runtime/maxout.hpp: bit-identical to dsl/maxout.hpp). CPU targets (x86, ARM).
+  /// Not in the registry. `activations` may then be empty (`actforge gen maxout --param k=4`).
+  std::vector<int> maxout = {};
   /// Told, per kernel object, which schedule it got and why (`actforge gen --verbose`).
   std::function<void(const std::string &kernel, const std::string &why)> on_schedule = {};
 };
