@@ -221,7 +221,7 @@ public:
   /// alignment; arrays of more than 2^30 elements go through in pieces (param_grad sums the pieces'
   /// results in f64, but each piece's own sum is rounded to dtype() first: f16/bf16 pieces can
   /// round coarsely or overflow). Throws actforge::Error naming the argument that is wrong.
-  /// Allocates nothing.
+  /// Allocates nothing (with_param_grad(): scratch for one value per channel and gradient).
   void run(std::span<const void *const> inputs, std::span<void *const> outputs, const Shape &shape,
            const Params &params = {}) const;
   /// The call of a kernel with a generated input (uniform_g()); the other run()s throw for one.
