@@ -9,6 +9,7 @@
 #     [UNIFORM_G]                                (input g generated in the kernels: gen --uniform-g)
 #     [ZERO_COUNTS]                              (also F_zero_counts functions: gen --zero-counts)
 #     [MAXOUT_K <k>...]                          (with ACTIVATIONS maxout: its group sizes, 2..16)
+#     [EPILOGUE bias|affine|residual]            (each activation fused: gen --epilogue)
 #     [PREFIX <c-prefix>])                        (default: actforge)
 #
 # Modelled on Halide's add_halide_library(): a custom command runs `actforge gen` at build time
@@ -26,6 +27,10 @@
 # (one count for flat functions): dead-unit statistics without a second pass. CPU targets only.
 # ACTIVATIONS maxout (alone or beside others) gives <prefix>_maxout_k<k>_fwd_<dtype>(x, y, outer,
 # channels_in, inner) and _bwd_ (x, dy, dx, ...) for each k of MAXOUT_K (default 2). CPU targets.
+# EPILOGUE: each activation f becomes f(x + bias), f(scale*x + shift) or f(x + g), named
+# <name>_<epilogue>; bias, scale and shift are per channel in the channel layout (LAYOUT defaults
+# to channels for bias and affine), e.g. ACTIVATIONS gelu EPILOGUE bias ROLES forward backward
+# param_grad gives <prefix>_gelu_bias_pgrad_ch_f32(..., const float *bias, float *dbias).
 # TARGETS cuda: the functions take device pointers (param_grad results: host memory); gen also
 # writes each kernel's PTX (<kernel>.ptx, <kernel>_unaligned.ptx) into the directory; the
 # library loads libcuda.so.1 at run time and links only dl, pthread and m.
@@ -37,7 +42,7 @@
 # executable still runs on the build machine: find the package of an x86 installation
 # (-DActforge_DIR=<prefix>/lib/cmake/Actforge).
 function(actforge_add_kernels target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G;ZERO_COUNTS" "PREFIX" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL;MAXOUT_K")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "UNIFORM_G;ZERO_COUNTS" "PREFIX;EPILOGUE" "ACTIVATIONS;TARGETS;ROLES;DTYPES;LAYOUT;PER_CHANNEL;MAXOUT_K")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "actforge_add_kernels: unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -103,7 +108,9 @@ function(actforge_add_kernels target)
   if(NOT ARG_DTYPES)
     set(ARG_DTYPES f32)
   endif()
-  if(NOT ARG_LAYOUT)
+  if(NOT ARG_LAYOUT AND ARG_EPILOGUE MATCHES "^(bias|affine)$")
+    set(ARG_LAYOUT channels) # bias, scale and shift per channel, as gen --epilogue
+  elseif(NOT ARG_LAYOUT)
     set(ARG_LAYOUT flat)
   endif()
   if(NOT ARG_PREFIX)
@@ -131,6 +138,11 @@ function(actforge_add_kernels target)
     set(maxout_k --param "${maxout_list}")
   endif()
 
+  set(epilogue)
+  if(ARG_EPILOGUE)
+    set(epilogue --epilogue "${ARG_EPILOGUE}")
+  endif()
+
   set(zero_counts)
   if(ARG_ZERO_COUNTS)
     set(zero_counts --zero-counts)
@@ -144,7 +156,7 @@ function(actforge_add_kernels target)
     OUTPUT "${header}" "${source}" "${archive}"
     COMMAND Actforge::actforge gen ${ARG_ACTIVATIONS} --out "${dir}" --target "${targets}"
             --role "${roles}" --dtype "${dtypes}" --layout "${layouts}" ${per_channel}
-            ${uniform_g} ${zero_counts} ${maxout_k} --name "${ARG_PREFIX}" --quiet
+            ${uniform_g} ${zero_counts} ${maxout_k} ${epilogue} --name "${ARG_PREFIX}" --quiet
     DEPENDS Actforge::actforge
     COMMENT "Generating Actforge kernels ${target}"
     VERBATIM)

@@ -2,6 +2,7 @@
 // a registry (actforge::aot::generate).
 #include "cli.hpp"
 
+#include "actforge/dsl/epilogue.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/fpga.hpp"
@@ -70,6 +71,12 @@ of f) is skipped, and the header says so.
                        on every target. RReLU in training mode: gen rrelu_train --uniform-g
                        (slope = lower + (upper - lower)*g). CPU and cuda targets with the
                        halide backend only (not fpga, not --backend mlir)
+  --epilogue E         each activation f fused with the operation before it (one input x):
+                       bias f(x + bias), affine f(scale*x + shift) (batch norm), residual
+                       f(x + g); functions named NAME_E_ROLE..., bias, scale and shift per
+                       channel in the channel layout (the default layout with --epilogue
+                       bias|affine); backward gives dx (and dg), param_grad dbias or dscale,
+                       dshift. Halide backend, CPU and cuda targets
   --zero-counts        forward and backward functions F also come as F_zero_counts(...,
                        int64_t *zero_counts), which also write how many outputs (y; dx) are
                        exactly zero: one count per channel (channels layout), one for flat.
@@ -114,8 +121,8 @@ int gen_mlir(const Args &args, const aot::Options &options, const std::string &o
 int cmd_gen(const std::vector<std::string> &argv) {
   const Args args(argv, {"--help", "--quiet", "--verbose", "--uniform-g", "--zero-counts"},
                   {"--out", "--target", "--role", "--dtype", "--layout", "--per-channel", "--name",
-                   "--fixed", "--max-error", "--table", "--max-n", "--param", "--backend",
-                   "--emit"});
+                   "--epilogue", "--fixed", "--max-error", "--table", "--max-n", "--param",
+                   "--backend", "--emit"});
   if (args.flag("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -159,6 +166,32 @@ int cmd_gen(const std::vector<std::string> &argv) {
                        " has no input g (it reads x only)" +
                        (a.name == "rrelu" ? ": RReLU's training form is rrelu_train" : "")};
     a.uniform_g = uniform_g;
+  }
+  // --epilogue: each activation f fused with the operation before it (dsl/epilogue.hpp).
+  dsl::Epilogue epilogue = dsl::Epilogue::None;
+  if (auto e = args.option("--epilogue")) {
+    try {
+      epilogue = dsl::parse_epilogue(*e);
+    } catch (const Error &err) {
+      throw UsageError{std::string("--epilogue: ") + err.what()};
+    }
+  }
+  if (epilogue != dsl::Epilogue::None) {
+    if (fpga_target || (args.option("--backend") && *args.option("--backend") != "halide"))
+      throw UsageError{"--epilogue is for the halide backend's CPU and cuda targets (check the "
+                       "fpga kernels with `actforge check --epilogue`)"};
+    if (maxout) throw UsageError{"--epilogue: maxout takes no epilogue"};
+    for (auto &a : options.activations) {
+      if (ir::count_inputs(a.expr) > 1 || a.uniform_g)
+        throw UsageError{"--epilogue: " + a.name +
+                         " is not an activation of one input (x): it takes no epilogue"};
+      try {
+        a.expr = dsl::with_epilogue(a.expr, epilogue);
+      } catch (const Error &err) {
+        throw UsageError{std::string("--epilogue: ") + err.what()};
+      }
+      a.name += "_" + std::string(dsl::to_string(epilogue));
+    }
   }
   options.zero_counts = args.flag("--zero-counts");
   if (options.zero_counts) {
@@ -230,6 +263,17 @@ int cmd_gen(const std::vector<std::string> &argv) {
       options.layouts.push_back(codegen::parse_layout(s));
   }
   if (auto p = args.option("--per-channel")) options.per_channel = split(*p);
+  if (epilogue != dsl::Epilogue::None) {
+    // bias, scale and shift take one value per channel: the channel layout unless --layout
+    // says otherwise (flat kernels take them as scalars).
+    if (!args.option("--layout")) options.layouts = {codegen::Layout::Channels};
+    if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Channels) !=
+        options.layouts.end())
+      for (const std::string &p : dsl::epilogue_params(epilogue))
+        if (std::find(options.per_channel.begin(), options.per_channel.end(), p) ==
+            options.per_channel.end())
+          options.per_channel.push_back(p);
+  }
   if (auto n = args.option("--name")) options.prefix = *n;
   if (args.flag("--verbose"))
     options.on_schedule = [](const std::string &kernel, const std::string &why) {
