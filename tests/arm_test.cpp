@@ -439,3 +439,77 @@ TEST(ArmRrelu, GeneratedSlopesMatchX86BitForBit) {
 
 } // namespace
 } // namespace actforge
+
+namespace actforge {
+namespace {
+
+// The halves layout's C functions on AArch64 (under qemu): forward and backward of swiglu and
+// reglu on one tensor [rows, 2d] give bit for bit what the same library's two-array functions
+// give on the de-interleaved x and g, in f32 and f16, on both ARM targets, called through the
+// registry's call_channels (rows, 1, d).
+TEST(ArmHalves, EqualTheTwoArrayFunctions) {
+  std::string why;
+  if (cross_tools_missing(&why)) GTEST_SKIP() << why;
+  aot::Options o;
+  o.activations = {aot::resolve_activation("swiglu"), aot::resolve_activation("reglu")};
+  o.targets = {"arm-64-linux", "arm-64-linux-fp16"};
+  o.dtypes = {DType::F32, DType::F16};
+  o.roles = {Role::Forward, Role::Backward};
+  o.layouts = {Layout::Flat, Layout::Halves};
+  cross::Runner arm(o);
+  const std::int64_t rows = 5, d = 37, n = rows * d;
+  for (const DType dtype : {DType::F32, DType::F16})
+    for (const char *name : {"swiglu", "reglu"})
+      for (const char *isa : {"neon", "fp16"}) {
+        const std::string suffix = std::string(codegen::to_string(dtype)) + "_" + isa;
+        SCOPED_TRACE(std::string(name) + " " + suffix);
+        const int bytes = codegen::bytes_of(dtype);
+        const Bytes xg = inputs(static_cast<std::size_t>(2 * n), 23, dtype),
+                    dy = inputs(static_cast<std::size_t>(n), 29, dtype);
+        Bytes x, g; // the halves of each row
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const auto row = xg.begin() + static_cast<long>(r * 2 * d * bytes);
+          x.insert(x.end(), row, row + d * bytes);
+          g.insert(g.end(), row + d * bytes, row + 2 * d * bytes);
+        }
+        cross::Call flat_fwd;
+        flat_fwd.name = std::string(name) + "_fwd_" + suffix;
+        flat_fwd.n = n;
+        flat_fwd.inputs = {cross::Array::of(x), cross::Array::of(g)};
+        flat_fwd.outputs = {cross::Array::zeros(static_cast<std::size_t>(n * bytes))};
+        cross::Call half_fwd;
+        half_fwd.name = std::string(name) + "_fwd_half_" + suffix;
+        half_fwd.channels = std::array<std::int64_t, 3>{rows, 1, d};
+        half_fwd.inputs = {cross::Array::of(xg, 4)};
+        half_fwd.outputs = {cross::Array::zeros(static_cast<std::size_t>(n * bytes))};
+        const cross::Result a = arm.call(flat_fwd), b = arm.call(half_fwd);
+        ASSERT_EQ(a.rc, 0);
+        ASSERT_EQ(b.rc, 0);
+        EXPECT_TRUE(b.guards_intact);
+        EXPECT_EQ(a.outputs[0], b.outputs[0]) << "forward";
+
+        cross::Call flat_bwd = flat_fwd;
+        flat_bwd.name = std::string(name) + "_bwd_" + suffix;
+        flat_bwd.inputs.push_back(cross::Array::of(dy));
+        flat_bwd.outputs.push_back(cross::Array::zeros(static_cast<std::size_t>(n * bytes)));
+        cross::Call half_bwd = half_fwd;
+        half_bwd.name = std::string(name) + "_bwd_half_" + suffix;
+        half_bwd.inputs.push_back(cross::Array::of(dy));
+        half_bwd.outputs = {cross::Array::zeros(static_cast<std::size_t>(2 * n * bytes))};
+        const cross::Result c = arm.call(flat_bwd), e = arm.call(half_bwd);
+        ASSERT_EQ(c.rc, 0);
+        ASSERT_EQ(e.rc, 0);
+        EXPECT_TRUE(e.guards_intact);
+        Bytes joined; // dx | dg per row
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (int h = 0; h < 2; ++h) {
+            const auto row =
+                c.outputs[static_cast<std::size_t>(h)].begin() + static_cast<long>(r * d * bytes);
+            joined.insert(joined.end(), row, row + d * bytes);
+          }
+        EXPECT_EQ(joined, e.outputs[0]) << "backward";
+      }
+}
+
+} // namespace
+} // namespace actforge

@@ -158,10 +158,10 @@ std::vector<std::string> generate(const Options &options, const std::string &out
       }
 
   if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Halves) !=
-      options.layouts.end())
-    throw Error("the halves layout (one tensor [rows, 2d] split into x and g) has no generated C "
-                "ABI yet: use jit (Layout::Halves), or generate the flat layout and pass x and g "
-                "as two arrays");
+          options.layouts.end() &&
+      family == targets::Family::Cuda)
+    throw Error("the halves layout (one tensor [rows, 2d] split into x and g) has C functions "
+                "for CPU targets: for cuda, use jit (Layout::Halves) or the flat layout");
   for (const auto &name : options.per_channel) {
     if (std::find(options.layouts.begin(), options.layouts.end(), codegen::Layout::Channels) ==
         options.layouts.end())
@@ -182,7 +182,17 @@ std::vector<std::string> generate(const Options &options, const std::string &out
         skipped.push_back(why);
         continue;
       }
-      for (codegen::Layout layout : options.layouts)
+      for (codegen::Layout layout : options.layouts) {
+        if (layout == codegen::Layout::Halves && (ir::count_inputs(a.expr) < 2 || a.uniform_g ||
+                                                  role == codegen::Role::BackwardFromOutput)) {
+          skipped.push_back(a.name + " " + std::string(codegen::to_string(role)) +
+                            " in the halves layout (" +
+                            (ir::count_inputs(a.expr) < 2 ? "it has no input g"
+                             : a.uniform_g                ? "its g is generated"
+                                                          : "no backward_from_output") +
+                            ")");
+          continue;
+        }
         for (codegen::DType dtype : options.dtypes) {
           codegen::KernelSpec spec{a.expr, role, dtype, layout};
           spec.uniform_g = a.uniform_g;
@@ -225,6 +235,7 @@ std::vector<std::string> generate(const Options &options, const std::string &out
           }
           kernels.push_back(std::move(k));
         }
+      }
     }
   // Maxout: its own kernels (runtime/maxout_object.hpp), forward and backward.
   std::vector<CMaxout> maxouts;

@@ -56,6 +56,8 @@ std::string c_type(DType d) {
 
 bool is_grad(const CKernel &k) { return k.role == codegen::Role::ParamGrad; }
 bool is_channels(const CKernel &k) { return k.targets.front().spec.layout == Layout::Channels; }
+// Layout::Halves: one tensor xg [rows, 2d] (x | g per row); sizes rows and d.
+bool is_halves(const CKernel &k) { return k.targets.front().spec.layout == Layout::Halves; }
 const runtime::KernelInterface &front(const CKernel &k) { return k.targets.front(); }
 bool per_channel(const CKernel &k, const std::string &name) {
   return codegen::is_per_channel(front(k).spec, name);
@@ -117,7 +119,13 @@ Ports with_extent(const Ports &ports, Extent e) {
     if (p.extent == e) out.push_back(p);
   return out;
 }
-Ports data_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent::Elements); }
+// The inputs of every element, in order: x[, g] and dy, or xg (Extent::Pairs) and dy.
+Ports data_inputs(const CKernel &k) {
+  Ports out;
+  for (const auto &p : front(k).inputs)
+    if (p.extent == Extent::Elements || p.extent == Extent::Pairs) out.push_back(p);
+  return out;
+}
 Ports channel_inputs(const CKernel &k) { return with_extent(front(k).inputs, Extent::Channels); }
 
 // The C parameter list in ABI order: data inputs, outputs (elementwise), sizes, per-channel
@@ -133,6 +141,8 @@ std::string parameters(const Options &o, const CKernel &k, bool doc = false, boo
       list.push_back(T + " *" + port.name);
   if (is_channels(k)) {
     list.insert(list.end(), {"int64_t outer", "int64_t channels", "int64_t inner"});
+  } else if (is_halves(k)) {
+    list.insert(list.end(), {"int64_t rows", "int64_t d"});
   } else {
     list.push_back("int64_t n");
   }
@@ -162,6 +172,8 @@ std::string arguments(const CKernel &k, bool zc = false) {
       list.push_back(port.name);
   if (is_channels(k)) {
     list.insert(list.end(), {"outer", "channels", "inner"});
+  } else if (is_halves(k)) {
+    list.insert(list.end(), {"rows", "d"});
   } else {
     list.push_back("n");
   }
@@ -194,11 +206,13 @@ std::string all_targets(const CKernel &k) {
 }
 
 // Does the kernel also get _zero_counts functions (Options::zero_counts; elementwise roles)?
-bool counts_zeros(const Options &o, const CKernel &k) { return o.zero_counts && !is_grad(k); }
+bool counts_zeros(const Options &o, const CKernel &k) {
+  return o.zero_counts && !is_grad(k) && !is_halves(k);
+}
 // Does any kernel need the blocked call path (channel layout, param_grad or zero counts)?
 bool any_blocked(const Options &o, const std::vector<CKernel> &kernels) {
   for (const CKernel &k : kernels)
-    if (is_channels(k) || is_grad(k) || counts_zeros(o, k)) return true;
+    if ((!is_halves(k) && (is_channels(k) || is_grad(k))) || counts_zeros(o, k)) return true;
   return false;
 }
 bool any_grad_of(const std::vector<CKernel> &kernels, DType d) {
@@ -605,6 +619,101 @@ std::string blocked_wrapper(const Options &o, const CKernel &k, const runtime::K
   return s + "  return " + P + "_OK;\n}\n\n";
 }
 
+// Layout::Halves (CPU): xg and dxg [rows, 2d] as Halide's [d, 2, rows] (strides 1, d, 2d), y and
+// dy [rows, d] as [d, rows]; blocks of whole rows (at most CHUNK / 2 elements of y), else pieces
+// of one row; param_grad over several blocks sums each block's results in double.
+std::string halves_wrapper(const Options &o, const CKernel &k, const runtime::KernelInterface &t) {
+  const std::string P = upper(o.prefix);
+  const std::size_t nbuf = t.inputs.size() + t.outputs.size(), nout = t.outputs.size();
+  const bool grad = is_grad(k);
+  const std::string bytes = std::to_string(t.storage.bytes()), code = type_code(t),
+                    dtype(codegen::to_string(k.dtype));
+  std::string s = halide_prototype(k, t);
+  s += "int " + function_name(o, k) + "_" + isa(t.target) + "(" + parameters(o, k) + ") {\n";
+  s += "  int64_t elements;\n"
+       "  if (rows < 0 || d < 0 || d >= ((int64_t)1 << 30) ||\n"
+       "      __builtin_mul_overflow(rows, d, &elements))\n    return " +
+       P + "_ERR_ARGUMENT;\n";
+  std::string every, one;
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports) {
+      std::string &list = port.extent == Extent::One ? one : every;
+      list += (list.empty() ? "!" : " || !") + port.name;
+    }
+  s += "  if (elements > 0 && (" + every + ")) return " + P + "_ERR_ARGUMENT;\n";
+  if (!one.empty()) s += "  if (" + one + ") return " + P + "_ERR_ARGUMENT;\n";
+  for (const auto &out : t.outputs)
+    if (out.extent == Extent::Pairs) // dxg is written while xg's row is still read
+      s += "  if (elements > 0 && (uintptr_t)dxg < (uintptr_t)(xg + 2 * elements) &&\n"
+           "      (uintptr_t)xg < (uintptr_t)(dxg + 2 * elements))\n    return " +
+           P + "_ERR_ARGUMENT;\n";
+  s += target_checks(P, t);
+  s += scalar_values(P, k, t);
+  s += "  if (elements == 0) {\n";
+  if (grad) {
+    s += "    /* A sum over no elements is 0. */\n";
+    for (const auto &port : t.outputs)
+      s += "    memset(" + port.name + ", 0, " + bytes + ");\n";
+  }
+  s += "    return " + P + "_OK;\n  }\n";
+  s += "  const int64_t half = CHUNK / 2, ni = d < half ? d : half;\n"
+       "  int64_t nr = d <= half ? half / d : 1;\n  if (nr > rows) nr = rows;\n"
+       "  const int single = nr == rows && ni == d;\n";
+  s += "  hl_dimension dim[" + std::to_string(nbuf) + "][3];\n  hl_buffer buf[" +
+       std::to_string(nbuf) + "];\n";
+  if (grad)
+    s += "  uint64_t slot[" + std::to_string(nout) + "];\n  double sum[" + std::to_string(nout) +
+         "] = {0};\n";
+  else
+    s += "  (void)single;\n";
+  s += "  for (int64_t r = 0; r < rows; r += nr) {\n"
+       "    const int64_t br = nr < rows - r ? nr : rows - r;\n"
+       "    for (int64_t i = 0; i < d; i += ni) {\n"
+       "      const int64_t bi = ni < d - i ? ni : d - i;\n";
+  std::size_t b = 0;
+  const std::string ind = "      ";
+  for (const auto &ports : {t.inputs, t.outputs})
+    for (const auto &port : ports) {
+      const std::string B = std::to_string(b);
+      if (port.extent == Extent::Pairs) {
+        s += ind + "bind(&buf[" + B + "], dim[" + B + "], " + port.name + ", r * 2 * d + i, " +
+             bytes + ", " + code + ", (int32_t)bi);\n";
+        s += ind + "buf[" + B + "].dimensions = 3;\n" + ind + "dim[" + B + "][1].min = 0;\n" + ind +
+             "dim[" + B + "][1].extent = 2;\n" + ind + "dim[" + B + "][1].stride = (int32_t)d;\n" +
+             ind + "dim[" + B + "][1].flags = 0;\n" + ind + "dim[" + B + "][2].min = 0;\n" + ind +
+             "dim[" + B + "][2].extent = (int32_t)br;\n" + ind + "dim[" + B +
+             "][2].stride = (int32_t)(2 * d);\n" + ind + "dim[" + B + "][2].flags = 0;\n";
+      } else if (port.extent == Extent::Elements) {
+        s += ind + "bind(&buf[" + B + "], dim[" + B + "], " + port.name + ", r * d + i, " + bytes +
+             ", " + code + ", (int32_t)bi);\n";
+        s += ind + "buf[" + B + "].dimensions = 2;\n" + ind + "dim[" + B + "][1].min = 0;\n" + ind +
+             "dim[" + B + "][1].extent = (int32_t)br;\n" + ind + "dim[" + B +
+             "][1].stride = (int32_t)d;\n" + ind + "dim[" + B + "][1].flags = 0;\n";
+      } else { // a gradient of a scalar parameter: the output, or a block's slot
+        const std::string j = std::to_string(b - t.inputs.size());
+        s += ind + "bind(&buf[" + B + "], dim[" + B + "], single ? (void *)" + port.name +
+             " : (void *)&slot[" + j + "], 0, " + bytes + ", " + code + ", 1);\n";
+      }
+      ++b;
+    }
+  s += halide_call(P, k, t, ind);
+  if (grad) {
+    s += ind + "if (!single) {\n";
+    for (std::size_t j = 0; j < nout; ++j)
+      s += ind + "  sum[" + std::to_string(j) + "] += load_" + dtype + "(&slot[" +
+           std::to_string(j) + "]);\n";
+    s += ind + "}\n";
+  }
+  s += "    }\n  }\n";
+  if (grad) {
+    s += "  if (!single) {\n";
+    for (std::size_t j = 0; j < nout; ++j)
+      s += "    store_" + dtype + "(" + t.outputs[j].name + ", sum[" + std::to_string(j) + "]);\n";
+    s += "  }\n";
+  }
+  return s + "  return " + P + "_OK;\n}\n\n";
+}
+
 // The C side of the CUDA target: the driver loaded at the first call (never linked), and the
 // context hook of Halide's CUDA runtime.
 std::string cuda_support() {
@@ -707,7 +816,10 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        " *\n"
        " * Flat kernels take arrays of n elements, channel-layout kernels (names with _ch) arrays\n"
        " * of [outer, channels, inner] (NCHW: element (o, c, i) at (o*channels + c)*inner + i)\n"
-       " * and one array of `channels` values per per-channel parameter. Any size >= 0, any\n"
+       " * and one array of `channels` values per per-channel parameter, halves-layout kernels\n"
+       " * (_half: gated activations) one tensor xg [rows, 2d], x = xg[:, :d] and g = xg[:, d:]\n"
+       " * (y and dy [rows, d]; bwd writes one dxg [rows, 2d], dx | dg, which must not overlap\n"
+       " * xg). Any size >= 0, any\n"
        " * alignment; an elementwise output may be its input (in place).\n"
        " *   fwd    y = f(x)                      bwd    dx = dy * df/dx (and dg for gated f)\n"
        " *   bwdy   dx = dy * f'(x) computed from y = f(x) alone\n"
@@ -816,7 +928,8 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        " * call_channels() (channel layout; the other is NULL) take the arrays of the function,\n"
        " * inputs (data, then per-channel parameters) and outputs (results or gradients) in\n"
        " * input_names / output_names order, and the scalar parameters as num_params doubles in\n"
-       " * param_names order, or NULL for the defaults. Functions with generated noise\n"
+       " * param_names order, or NULL for the defaults. Halves-layout functions take call_channels\n"
+       " * with outer = rows, channels = 1 and inner = d. Functions with generated noise\n"
        " * (uniform_g 1) have call_rng() or call_channels_rng() instead, which also take the seed\n"
        " * and offset; their call() and call_channels() are NULL. */\n";
   h += "typedef int (*" + p +
@@ -844,7 +957,7 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
        "  const char *activation;  /* its name */\n"
        "  const char *expression;  /* its text */\n"
        "  const char *role;        /* forward, backward, backward_from_output, param_grad */\n"
-       "  const char *layout;      /* flat, channels */\n"
+       "  const char *layout;      /* flat, channels, halves */\n"
        "  const char *dtype;       /* f32, f64, f16, bf16 */\n"
        "  const char *targets;     /* the targets it may run, space-separated */\n"
        "  const char *per_channel; /* per-channel parameters, space-separated (\"\" if none) */\n"
@@ -1020,7 +1133,9 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
   for (const CKernel &k : kernels) {
     const std::string f = function_name(o, k);
     for (const runtime::KernelInterface &t : k.targets)
-      s += is_channels(k) || is_grad(k) ? blocked_wrapper(o, k, t) : flat_wrapper(o, k, t);
+      s += is_halves(k)                   ? halves_wrapper(o, k, t)
+           : is_channels(k) || is_grad(k) ? blocked_wrapper(o, k, t)
+                                          : flat_wrapper(o, k, t);
     // The dispatcher: the best target this CPU runs.
     s += "int " + f + "(" + parameters(o, k) + ") {\n  const int level = cpu_level();\n";
     for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
@@ -1109,11 +1224,14 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
       entries.push_back({f + "_" + isa(t.target), t.target});
     const std::size_t n_data = data_inputs(k).size();
     for (const auto &[name, targets] : entries) {
+      const bool shaped = is_channels(k) || is_halves(k); // call_channels
       s += "static int call_" + name + "(const void *const *in, void *const *out, " +
-           (is_channels(k) ? "int64_t outer,\n    int64_t channels, int64_t inner"
-                           : std::string("int64_t n")) +
+           (shaped ? "int64_t outer,\n    int64_t channels, int64_t inner"
+                   : std::string("int64_t n")) +
            ", const double *params" + (rng(k) ? ", uint64_t seed, uint64_t offset" : "") + ") {\n";
       s += "  if (!in || !out) return " + P + "_ERR_ARGUMENT;\n";
+      if (is_halves(k)) // rows = outer, d = inner
+        s += "  if (channels != 1) return " + P + "_ERR_ARGUMENT;\n";
       std::vector<std::string> args;
       for (std::size_t n = 0; n < n_data; ++n)
         args.push_back("(const " + T + " *)in[" + std::to_string(n) + "]");
@@ -1122,6 +1240,8 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
           args.push_back("(" + T + " *)out[" + std::to_string(n) + "]");
       if (is_channels(k)) {
         args.insert(args.end(), {"outer", "channels", "inner"});
+      } else if (is_halves(k)) {
+        args.insert(args.end(), {"outer", "inner"});
       } else {
         args.push_back("n");
       }
@@ -1155,12 +1275,12 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
                ", " + c_string(per) + ", " + std::to_string(i.inputs.size()) + ", " +
                std::to_string(i.outputs.size()) + ", " + f + "_inputs, " + f + "_outputs, " +
                std::to_string(sc.size()) + ", " + names + ", " + defaults + ", " +
-               (rng(k)           ? std::string("NULL, NULL, 1, ")
-                : is_channels(k) ? "NULL, call_" + name + ", 0, "
-                                 : "call_" + name + ", NULL, 0, ") +
-               (!rng(k)          ? std::string("NULL, NULL")
-                : is_channels(k) ? "NULL, call_" + name
-                                 : "call_" + name + ", NULL") +
+               (rng(k)   ? std::string("NULL, NULL, 1, ")
+                : shaped ? "NULL, call_" + name + ", 0, "
+                         : "call_" + name + ", NULL, 0, ") +
+               (!rng(k)  ? std::string("NULL, NULL")
+                : shaped ? "NULL, call_" + name
+                         : "call_" + name + ", NULL") +
                "},\n";
       ++count;
     }
