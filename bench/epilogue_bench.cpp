@@ -17,6 +17,8 @@
 // (16 Mi, out of cache). Each counter "bytes" is what the variant moves; compare times directly.
 #include "actforge/dsl/catalog.hpp"
 #include "actforge/dsl/epilogue.hpp"
+#include "channel_size.hpp"
+
 #include "actforge/runtime/jit.hpp"
 
 #include <benchmark/benchmark.h>
@@ -31,14 +33,9 @@ using actforge::JitOptions;
 using actforge::Kernel;
 using actforge::Layout;
 using actforge::Role;
-using actforge::Shape;
 using actforge::dsl::Epilogue;
 
-struct Size {
-  std::int64_t outer, channels, inner;
-  std::int64_t n() const { return outer * channels * inner; }
-  Shape shape() const { return Shape::with_channels(outer, channels, inner); }
-};
+using Size = actforge::bench::ChannelSize;
 
 struct Buffers {
   std::vector<float> x, r, t, y, dy, dt, dx, dr, b, scale, shift, db, dscale, dshift;

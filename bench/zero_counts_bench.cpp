@@ -10,6 +10,8 @@
 // for relu, gelu and hardswish forward and relu backward (dx counted; reads x and dy). Sizes:
 // [1, 64, 256] (16 Ki elements, in cache) and [16, 256, 4096] (16 Mi, 64 MiB per array, out of
 // cache). Compare times directly (real time; the counter "bytes" is the arrays moved).
+#include "channel_size.hpp"
+
 #include "actforge/runtime/jit.hpp"
 
 #include <benchmark/benchmark.h>
@@ -25,13 +27,8 @@ using actforge::JitOptions;
 using actforge::Kernel;
 using actforge::Layout;
 using actforge::Role;
-using actforge::Shape;
 
-struct Size {
-  std::int64_t outer, channels, inner;
-  std::int64_t n() const { return outer * channels * inner; }
-  Shape shape() const { return Shape::with_channels(outer, channels, inner); }
-};
+using Size = actforge::bench::ChannelSize;
 
 struct Arrays {
   std::vector<float> x, dy, y;

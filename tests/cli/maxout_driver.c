@@ -2,7 +2,7 @@
  * of `actforge gen maxout --param k=3 --dtype f32,f64 --name amo` (both ARM targets) against a
  * plain C reference (first arg-max, a NaN the maximum; backward: dy at the arg-max, +0
  * elsewhere), bit for bit, over shapes with tails and channels-last rows, with ties, ±0, ±inf
- * and NaN. Built and run by tests/cli/maxout_arm.sh. Exits 1 on any mismatch. */
+ * and NaN. Built and run by tests/cli/aot_arm.sh (cli_maxout_aot_arm). Exits 1 on any mismatch. */
 #include "amo_kernels.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* Zero counts through the C ABI on the machine (or emulator) that runs this program: each
  * F_zero_counts function must write what F writes, bit for bit, and count per channel what a
  * plain count over that output gives. Built against `actforge gen relu reglu --zero-counts
- * --layout flat,channels --dtype f32,f16 --name azc` by tests/cli/zero_counts_arm.sh. Prints one
+ * --layout flat,channels --dtype f32,f16 --name azc` by tests/cli/aot_arm.sh. Prints one
  * line per check and exits 1 on any mismatch. */
 #include "azc_kernels.h"
 
