@@ -25,35 +25,6 @@ void *open_library(const std::string &path, int flags) {
   return handle;
 }
 
-// A shared object for `key`: the verified cache entry, or `build(work_dir)`'s output (published
-// to the cache when there is one). Returns the handle and the meta text recorded with it.
-// An entry whose meta text `accept` refuses is rebuilt like a corrupt one.
-template <class Accept, class Build>
-std::pair<void *, std::string> obtain(const std::string &key, int flags, bool &from_disk,
-                                      Accept &&accept, Build &&build) {
-  const CacheDir dir = cache_directory();
-  if (!dir.path.empty())
-    if (auto entry = find_entry(dir.path, key); entry && accept(entry->meta)) {
-      if (void *handle = ::dlopen(entry->path.c_str(), RTLD_NOW | flags)) {
-        from_disk = true;
-        return {handle, entry->meta};
-      }
-    }
-  WorkDir work(dir.path);
-  const std::string so = work.path() + "/out.so";
-  std::string meta = build(work.path(), so);
-  void *handle = open_library(so, flags);
-  if (!dir.path.empty()) {
-    try {
-      publish_entry(dir.path, key, meta, so);
-    } catch (const Error &) {
-      // A cache that cannot be written (full disk, ...) costs only speed.
-    }
-  }
-  from_disk = false;
-  return {handle, meta};
-}
-
 // The process's one Halide runtime, global so that every kernel binds to it.
 void load_runtime() {
   static std::mutex mutex;
@@ -70,7 +41,7 @@ void load_runtime() {
                           "\nhalide " + halide_version() + "\nactforge " + ACTFORGE_VERSION + " " +
                           codegen_fingerprint();
   bool from_disk = false;
-  void *handle = obtain(
+  void *handle = obtain_library(
                      key, RTLD_GLOBAL, from_disk,
                      [](const std::string &meta) { return meta == "halide runtime"; },
                      [&](const std::string &work, const std::string &so) {
@@ -160,6 +131,33 @@ bool read_interface(const std::string &meta, KernelInterface &k) {
 
 } // namespace
 
+std::pair<void *, std::string> obtain_library(
+    const std::string &key, int flags, bool &from_disk,
+    const std::function<bool(const std::string &meta)> &accept,
+    const std::function<std::string(const std::string &work, const std::string &so)> &build) {
+  const CacheDir dir = cache_directory();
+  if (!dir.path.empty())
+    if (auto entry = find_entry(dir.path, key); entry && accept(entry->meta)) {
+      if (void *handle = ::dlopen(entry->path.c_str(), RTLD_NOW | flags)) {
+        from_disk = true;
+        return {handle, entry->meta};
+      }
+    }
+  WorkDir work(dir.path);
+  const std::string so = work.path() + "/out.so";
+  std::string meta = build(work.path(), so);
+  void *handle = open_library(so, flags);
+  if (!dir.path.empty()) {
+    try {
+      publish_entry(dir.path, key, meta, so);
+    } catch (const Error &) {
+      // A cache that cannot be written (full disk, ...) costs only speed.
+    }
+  }
+  from_disk = false;
+  return {handle, meta};
+}
+
 std::string kernel_key(const std::string &activation, const codegen::KernelSpec &spec,
                        const codegen::Schedule &schedule, const std::string &target) {
   std::string key = "kernel 1\nname " + activation + "\nexpr " + ir::print(spec.expr) + "\nrole " +
@@ -183,7 +181,7 @@ LoadedKernel load_kernel(const std::string &activation, const codegen::KernelSpe
   KernelInterface &k = out.interface;
   const KernelInterface basics = describe_kernel(activation, spec, schedule, target);
   void *handle =
-      obtain(
+      obtain_library(
           kernel_key(activation, spec, schedule, target.name), RTLD_LOCAL, out.from_disk,
           [&](const std::string &meta) {
             k = basics;

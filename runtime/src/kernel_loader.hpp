@@ -4,7 +4,9 @@
 
 #include "kernel_object.hpp"
 
+#include <functional>
 #include <string>
+#include <utility>
 
 namespace actforge::runtime {
 
@@ -30,6 +32,17 @@ void *runtime_symbol(const char *name);
 
 /// The message of the last Halide runtime error reported on this thread.
 std::string last_runtime_error();
+
+/// A shared object for `key`: the verified disk-cache entry whose record's meta text `accept`
+/// takes, else `build(work_dir, so_path)`'s output (build returns the meta text to record),
+/// published to the cache when there is one; dlopen'ed with RTLD_NOW | flags. Returns the handle
+/// and the meta text; `from_disk` says which. An entry `accept` refuses is rebuilt like a
+/// corrupt one. Every kernel the process compiles (jit, maxout, the Halide runtime) comes
+/// through here. Throws actforge::Error.
+std::pair<void *, std::string> obtain_library(
+    const std::string &key, int flags, bool &from_disk,
+    const std::function<bool(const std::string &meta)> &accept,
+    const std::function<std::string(const std::string &work, const std::string &so)> &build);
 
 /// The full cache key of a kernel: everything its machine code depends on.
 std::string kernel_key(const std::string &activation, const codegen::KernelSpec &spec,

@@ -58,27 +58,19 @@ runtime::ArgvEntry load_entry(Role role, int k, DType dtype, const targets::Targ
       std::to_string(k) + "\ndtype " + std::string(codegen::to_string(dtype)) + "\ntarget " +
       target.name + "\nschedule " + schedule.describe() + "\nhalide " + runtime::halide_version() +
       "\nactforge " + ACTFORGE_VERSION + " " + runtime::codegen_fingerprint();
-  const runtime::CacheDir dir = runtime::cache_directory();
-  void *handle = nullptr;
-  if (!dir.path.empty())
-    if (auto entry = runtime::find_entry(dir.path, key); entry && entry->meta == "maxout " + symbol)
-      handle = ::dlopen(entry->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    runtime::WorkDir work(dir.path);
-    const std::string object = work.path() + "/kernel.o", so = work.path() + "/out.so";
-    runtime::compile_maxout_object(role, dtype, k, schedule, target, symbol, object);
-    runtime::link_shared_object({object}, so);
-    handle = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) throw Error("cannot load " + so + ": " + ::dlerror());
-    ++compiles;
-    if (!dir.path.empty()) {
-      try {
-        runtime::publish_entry(dir.path, key, "maxout " + symbol, so);
-      } catch (const Error &) {
-        // A cache that cannot be written costs only speed.
-      }
-    }
-  }
+  bool from_disk = false;
+  void *handle =
+      runtime::obtain_library(
+          key, RTLD_LOCAL, from_disk,
+          [&](const std::string &meta) { return meta == "maxout " + symbol; },
+          [&](const std::string &work, const std::string &so) {
+            const std::string object = work + "/kernel.o";
+            runtime::compile_maxout_object(role, dtype, k, schedule, target, symbol, object);
+            runtime::link_shared_object({object}, so);
+            return "maxout " + symbol;
+          })
+          .first;
+  if (!from_disk) ++compiles;
   auto entry = reinterpret_cast<runtime::ArgvEntry>(::dlsym(handle, (symbol + "_argv").c_str()));
   if (!entry) throw Error("compiled kernel " + symbol + " has no entry point");
   return entry;
