@@ -1,6 +1,8 @@
 // targets/fpga: the target's description, the rule checker on a hand-written HLS-style kernel
 // (accepted) and on variants that break one rule each (rejected, with the rule named), and the C
 // simulation of that kernel on float and int16_t arrays.
+#include "actforge/codegen/hls/hls.hpp"
+#include "actforge/dsl/catalog.hpp"
 #include "actforge/error.hpp"
 #include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/jit.hpp"
@@ -194,6 +196,29 @@ TEST(FpgaRules, AcceptsTheHandWrittenKernel) {
     EXPECT_EQ(std::count_if(check.ran.begin(), check.ran.end(),
                             [](const std::string &r) { return r.rfind("nm -u ", 0) == 0; }),
               5);
+  }
+}
+
+// The zero-count form (hls::Options::zero_count, gen --zero-counts) obeys the same rules: a
+// second top function with its own pipelined element loop, an int64 accumulator and one store.
+TEST(FpgaRules, AcceptsTheZeroCountForm) {
+  SKIP_WITHOUT_TOOLS();
+  for (const bool fixed : {false, true}) {
+    namespace hls = actforge::codegen::hls;
+    using actforge::codegen::Role;
+    hls::Options o;
+    o.zero_count = true;
+    if (fixed) o.in = o.out = hls::parse_fixed("16.10");
+    for (const Role role : {Role::Forward, Role::Backward}) {
+      const std::string name =
+          std::string("hardsigmoid_") + (role == Role::Forward ? "fwd" : "bwd");
+      const hls::Kernel k =
+          hls::generate(actforge::dsl::find_activation("hardsigmoid")->expr, role, name, o);
+      EXPECT_NE(k.source.find(name + "_zero_count("), std::string::npos);
+      const fpga::RuleCheck check =
+          fpga::check_rules({{name + ".c", k.source}, {name + ".h", k.header}}, name + ".c");
+      EXPECT_TRUE(check.ok()) << name << (fixed ? " fixed" : " float") << ":\n" << all(check);
+    }
   }
 }
 

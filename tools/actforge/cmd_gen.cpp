@@ -81,7 +81,8 @@ of f) is skipped, and the header says so.
                        int64_t *zero_counts), which also write how many outputs (y; dx) are
                        exactly zero: one count per channel (channels layout), one for flat.
                        Dead-unit statistics at no second pass over memory. CPU targets with
-                       the halide backend only
+                       the halide backend; fpga: NAME_ROLE_zero_count(..., n, int64_t
+                       *zero_count) beside each kernel, counting in the same pipelined loop
   --name PREFIX        the prefix of C names and files (default actforge)
   --quiet              print nothing on success (else the files written)
   --verbose            say on stderr which schedule each kernel got: the tuning database's
@@ -199,8 +200,8 @@ int cmd_gen(const std::vector<std::string> &argv) {
       throw UsageError{"--zero-counts is not available with --backend mlir: use the halide "
                        "backend (the default)"};
     for (const auto &t : options.targets)
-      if (t == "fpga" || t == "cuda")
-        throw UsageError{"--zero-counts is for CPU targets, not --target " + t};
+      if (t == "cuda")
+        throw UsageError{"--zero-counts is for CPU and fpga targets, not --target " + t};
   }
   if (auto backend = args.option("--backend"); backend && *backend != "halide") {
     if (*backend != "mlir")
@@ -213,6 +214,7 @@ int cmd_gen(const std::vector<std::string> &argv) {
       std::find(options.targets.begin(), options.targets.end(), "fpga") != options.targets.end();
   runtime::fpga::Options fo;
   read_fpga_options(args, fpga, fo.hls);
+  fo.hls.zero_count = options.zero_counts;
   if (fpga) {
     if (options.targets.size() != 1)
       throw UsageError{"the fpga target writes C on its own: give --target fpga alone"};

@@ -63,6 +63,10 @@ struct Options {
   std::map<std::string, long double> params;
   /// The element loop's largest count per call (the header's <NAME>_MAX_N).
   std::int64_t max_n = 1 << 20;
+  /// Also a second top function, <NAME>_zero_count(..., int32_t n, int64_t *zero_count), the
+  /// same loop counting the elements of its first output (y, or dx) that are zero (float ±0,
+  /// fixed word 0): dead-unit statistics in the same pipelined pass (`gen --zero-counts`).
+  bool zero_count = false;
 };
 
 /// One interpolation table of a fixed-point kernel.
