@@ -7,6 +7,7 @@
 #include "kernel_object.hpp"
 
 #include "actforge/dsl/catalog.hpp"
+#include "actforge/dsl/epilogue.hpp"
 #include "actforge/dsl/from_output.hpp"
 #include "actforge/dsl/rrelu.hpp"
 #include "actforge/ir/interpret.hpp"
@@ -163,6 +164,39 @@ TEST_P(CudaCompileRng, GeneratedNoiseAssemblesForSm80AndSm90) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RreluTrain, CudaCompileRng, testing::Values("rrelu_train"));
+
+// Fused epilogues (dsl/epilogue.hpp) and the halves layout of gated activations on the GPU:
+// forward, backward and param_grad with bias, scale and shift per channel, and the halves
+// layout's forward and backward. COMPILED AND ASSEMBLED HERE, NOT RUN (no GPU).
+class CudaCompileTraining : public CudaCompile {};
+
+TEST_P(CudaCompileTraining, EpiloguesAndHalvesAssembleForSm80AndSm90) {
+  const std::string name = GetParam();
+  const dsl::Entry *e = dsl::find_activation(name);
+  ASSERT_NE(e, nullptr);
+  for (DType dtype : {DType::F32, DType::F16}) {
+    if (ir::count_inputs(e->expr) > 1) { // gated: the halves layout
+      for (Role role : {Role::Forward, Role::Backward})
+        check(*e, {e->expr, role, dtype, codegen::Layout::Halves});
+      continue;
+    }
+    for (dsl::Epilogue ep : {dsl::Epilogue::Bias, dsl::Epilogue::Affine, dsl::Epilogue::Residual}) {
+      const ir::Expr f = dsl::with_epilogue(e->expr, ep);
+      const std::vector<std::string> params = dsl::epilogue_params(ep);
+      const std::string fused = name + "_" + std::string(dsl::to_string(ep));
+      const codegen::Layout layout =
+          params.empty() ? codegen::Layout::Flat : codegen::Layout::Channels;
+      check(fused, {f, Role::Forward, dtype, layout, params});
+      check(fused, {f, Role::Backward, dtype, layout, params});
+      if (!params.empty()) check(fused, {f, Role::ParamGrad, dtype, layout, params, params});
+    }
+  }
+  RecordProperty("ptx_modules", modules_);
+}
+
+INSTANTIATE_TEST_SUITE_P(Training, CudaCompileTraining,
+                         testing::Values("relu", "gelu", "swish", "swiglu", "reglu"),
+                         [](const auto &param_info) { return param_info.param; });
 
 // The AOT library for cuda with generated g (gen --uniform-g --target cuda): the C wrappers
 // compile warning-free as C11 with the seed and offset in the prototypes, and every PTX file

@@ -3,6 +3,7 @@
 // simulation of that kernel on float and int16_t arrays.
 #include "actforge/codegen/hls/hls.hpp"
 #include "actforge/dsl/catalog.hpp"
+#include "actforge/dsl/rrelu.hpp"
 #include "actforge/error.hpp"
 #include "actforge/runtime/aot.hpp"
 #include "actforge/runtime/jit.hpp"
@@ -220,6 +221,33 @@ TEST(FpgaRules, AcceptsTheZeroCountForm) {
       EXPECT_TRUE(check.ok()) << name << (fixed ? " fixed" : " float") << ":\n" << all(check);
     }
   }
+}
+
+// RReLU training with g generated in the loop (hls::Options::uniform_g): Philox-4x32-10 written
+// out round by round obeys the rules too (no loop but the element loop, no call, no warning),
+// with and without the zero-count form. Its values: tests/cli/fpga_rrelu_train.sh.
+TEST(FpgaRules, AcceptsGeneratedNoise) {
+  SKIP_WITHOUT_TOOLS();
+  namespace hls = actforge::codegen::hls;
+  using actforge::codegen::Role;
+  hls::Options o;
+  o.uniform_g = true;
+  for (const bool zero_count : {false, true}) {
+    o.zero_count = zero_count;
+    for (const Role role : {Role::Forward, Role::Backward}) {
+      const std::string name =
+          std::string("rrelu_train_") + (role == Role::Forward ? "fwd" : "bwd");
+      const hls::Kernel k = hls::generate(actforge::dsl::rrelu_train_expr(), role, name, o);
+      EXPECT_NE(k.source.find("uint64_t seed, uint64_t offset"), std::string::npos);
+      EXPECT_EQ(k.report.inputs.size(), role == Role::Forward ? 1u : 2u) << "g is not read";
+      const fpga::RuleCheck check =
+          fpga::check_rules({{name + ".c", k.source}, {name + ".h", k.header}}, name + ".c");
+      EXPECT_TRUE(check.ok()) << name << ":\n" << all(check);
+    }
+  }
+  o.in = o.out = hls::parse_fixed("16.10");
+  EXPECT_THROW(hls::generate(actforge::dsl::rrelu_train_expr(), Role::Forward, "r", o),
+               actforge::Error);
 }
 
 TEST(FpgaRules, StaticBoundNeedsNoTripCount) {

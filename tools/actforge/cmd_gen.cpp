@@ -69,8 +69,8 @@ of f) is skipped, and the header says so.
                        g (bwd writes no dg) and take uint64_t seed, uint64_t offset after the
                        parameters; the same (seed, offset) gives the same g in every role and
                        on every target. RReLU in training mode: gen rrelu_train --uniform-g
-                       (slope = lower + (upper - lower)*g). CPU and cuda targets with the
-                       halide backend only (not fpga, not --backend mlir)
+                       (slope = lower + (upper - lower)*g). CPU, cuda and fpga (float) targets;
+                       not --backend mlir
   --epilogue E         each activation f fused with the operation before it (one input x):
                        bias f(x + bias), affine f(scale*x + shift) (batch norm), residual
                        f(x + g); functions named NAME_E_ROLE..., bias, scale and shift per
@@ -157,10 +157,8 @@ int cmd_gen(const std::vector<std::string> &argv) {
   if (uniform_g && args.option("--backend") && *args.option("--backend") == "mlir")
     throw UsageError{"--uniform-g is not available with --backend mlir (its kernels read every "
                      "input): use the halide backend (the default)"};
-  if (uniform_g &&
-      std::find(options.targets.begin(), options.targets.end(), "fpga") != options.targets.end())
-    throw UsageError{"--uniform-g is not available for --target fpga (its kernels read every "
-                     "input): generate for a CPU or cuda target"};
+  if (uniform_g && fpga_target && args.option("--fixed"))
+    throw UsageError{"--uniform-g on --target fpga is for the float mode, not --fixed"};
   for (auto &a : options.activations) {
     if (uniform_g && a.expr.defined() && ir::count_inputs(a.expr) < 2)
       throw UsageError{"--uniform-g generates input g, but " + a.name +

@@ -14,6 +14,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <regex>
+#include <set>
 #include <sstream>
 
 namespace actforge::codegen::hls {
@@ -141,6 +143,54 @@ std::string table_definition(const IntProgram::TableData &t, const Table &info) 
 
 } // namespace
 
+namespace {
+
+// g = U[0, 1) of a generated input (Options::uniform_g): Philox-4x32-10 with key = seed (low word
+// first) and counter = (index, 0, 0) as 64 bits in words 0 and 1, g = (word 0 >> 8) * 2^-24 —
+// dsl/philox.hpp's contract, written out round by round (the rules allow no loop but the element
+// loop): 32x32 -> 64-bit products, which HLS maps to DSP blocks.
+// The statements that `results` need, in order: a statement `const T name = ...;` whose name no
+// later kept statement or result mentions is dropped (C would warn of an unused variable).
+std::vector<std::string> without_unused(const std::vector<std::string> &statements,
+                                        const std::vector<std::string> &results) {
+  static const std::regex definition(R"(^const [A-Za-z0-9_]+ ([A-Za-z_][A-Za-z0-9_]*) = )");
+  static const std::regex identifier(R"([A-Za-z_][A-Za-z0-9_]*)");
+  std::set<std::string> used;
+  auto mention = [&](const std::string &text) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), identifier);
+         it != std::sregex_iterator(); ++it)
+      used.insert(it->str());
+  };
+  for (const auto &r : results)
+    mention(r);
+  std::vector<std::string> kept;
+  for (auto it = statements.rbegin(); it != statements.rend(); ++it) {
+    std::smatch m;
+    if (std::regex_search(*it, m, definition) && !used.count(m[1].str())) continue;
+    mention(*it);
+    kept.push_back(*it);
+  }
+  return {kept.rbegin(), kept.rend()};
+}
+
+std::string philox_helper() {
+  std::string s =
+      "/* Philox-4x32-10 (Salmon et al. 2011): g = U[0, 1) at counter `index` under `seed`. */\n"
+      "static float af_uniform(uint64_t seed, uint64_t index) {\n"
+      "  uint32_t c0 = (uint32_t)index, c1 = (uint32_t)(index >> 32), c2 = 0, c3 = 0;\n"
+      "  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);\n"
+      "  uint64_t p0, p1;\n";
+  for (int r = 0; r < 10; ++r) {
+    if (r > 0) s += "  k0 += 0x9E3779B9u;\n  k1 += 0xBB67AE85u;\n";
+    s += "  p0 = (uint64_t)0xD2511F53u * c0;\n  p1 = (uint64_t)0xCD9E8D57u * c2;\n"
+         "  c0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;\n  c2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;\n"
+         "  c1 = (uint32_t)p1;\n  c3 = (uint32_t)p0;\n";
+  }
+  return s + "  (void)c1;\n  (void)c2;\n  (void)c3;\n  return (float)(c0 >> 8) * 0x1p-24f;\n}\n\n";
+}
+
+} // namespace
+
 Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options &options) {
   if (!f.defined()) throw Error("hls: no expression");
   if (role != Role::Forward && role != Role::Backward)
@@ -187,10 +237,17 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
   r.params = used;
   for (int k = 0; k < std::max(num_inputs, 1); ++k)
     r.inputs.push_back(std::string(ir::input_name(k)));
+  if (options.uniform_g) {
+    // g is generated in the loop (philox_helper), not read; backward has no dg.
+    if (num_inputs != 2)
+      throw Error("hls: uniform_g generates input g, but the activation has no input g");
+    if (fixed) throw Error("hls: a generated g (uniform_g) is for the float mode, not fixed point");
+    r.inputs.pop_back();
+  }
   if (backward) {
     r.inputs.push_back("dy");
     r.outputs.push_back("dx");
-    if (num_inputs == 2) r.outputs.push_back("dg");
+    if (num_inputs == 2 && !options.uniform_g) r.outputs.push_back("dg");
   } else {
     r.outputs.push_back("y");
   }
@@ -259,11 +316,15 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     kernel.measured_sets = std::move(res.measured_sets);
   } else {
     FloatCode code = lower_float(g, role);
+    if (options.uniform_g && backward) { // dg: not wanted (g is ours); drop what only it used
+      code.outputs.resize(1);
+      code.statements = without_unused(code.statements, code.outputs);
+    }
     if (code.outputs.size() != r.outputs.size())
       throw Error("hls: internal error: the float lowering gave " +
                   std::to_string(code.outputs.size()) + " outputs for " +
                   std::to_string(r.outputs.size()));
-    helpers = code.helpers;
+    helpers = code.helpers + (options.uniform_g ? philox_helper() : std::string());
     body = code.statements;
     results = code.outputs;
     r.ops = code.ops;
@@ -288,7 +349,8 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
       sig << "const " << in_t << " " << r.inputs[i] << "[" << N << "], ";
     for (std::size_t i = 0; i < r.outputs.size(); ++i)
       sig << out_t << " " << r.outputs[i] << "[" << N << "], ";
-    sig << "int32_t n" << (zero_count ? ", int64_t *zero_count)" : ")");
+    sig << "int32_t n" << (options.uniform_g ? ", uint64_t seed, uint64_t offset" : "")
+        << (zero_count ? ", int64_t *zero_count)" : ")");
     return sig.str();
   };
 
@@ -308,7 +370,13 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
   }
   h << "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h << "/* " << (backward ? "dx[i] = dy[i] * df/dx" : "y[i] = f") << " for 0 <= i < n <= " << N
-    << ". */\n";
+    << "."
+    << (options.uniform_g
+            ? "\n   g[i] is generated, not read: U[0, 1) from Philox-4x32-10 with key = seed and\n"
+              "   counter = offset + i (codegen::KernelSpec::uniform_g); the same (seed, offset)\n"
+              "   gives the same g in forward and backward and on every target."
+            : "")
+    << " */\n";
   h << signature(false) << ";\n";
   if (options.zero_count)
     h << "/* The same, also writing to *zero_count how many of " << r.outputs.front()
@@ -336,6 +404,9 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
       c << "#pragma HLS INTERFACE m_axi port=" << a << " depth=" << options.max_n
         << " offset=slave bundle=gmem" << bundle++ << "\n";
     c << "#pragma HLS INTERFACE s_axilite port=n\n";
+    if (options.uniform_g)
+      c << "#pragma HLS INTERFACE s_axilite port=seed\n#pragma HLS INTERFACE s_axilite "
+           "port=offset\n";
     if (zero_count) c << "#pragma HLS INTERFACE s_axilite port=zero_count\n";
     c << "#pragma HLS INTERFACE s_axilite port=return\n#endif\n  int32_t i;\n";
     if (zero_count) c << "  int64_t zeros = 0;\n";
@@ -345,6 +416,7 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     for (std::size_t k = 0; k < r.inputs.size(); ++k)
       c << "    const " << (fixed ? std::string("int32_t") : std::string("float")) << " "
         << values[k] << " = " << r.inputs[k] << "[i];\n";
+    if (options.uniform_g) c << "    const float gv = af_uniform(seed, offset + (uint64_t)i);\n";
     for (const auto &st : body)
       c << "    " << st << "\n";
     for (std::size_t o = 0; o < r.outputs.size(); ++o)

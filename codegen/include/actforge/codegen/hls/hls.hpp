@@ -67,6 +67,11 @@ struct Options {
   /// same loop counting the elements of its first output (y, or dx) that are zero (float ±0,
   /// fixed word 0): dead-unit statistics in the same pipelined pass (`gen --zero-counts`).
   bool zero_count = false;
+  /// Input g is generated in the loop, not read (KernelSpec::uniform_g's contract: Philox-4x32-10,
+  /// key = seed, counter = offset + i, g = (word 0 >> 8)·2^-24): the kernel takes `uint64_t seed,
+  /// uint64_t offset` after n, no g array, and backward writes no dg. Float mode, expressions with
+  /// input g (RReLU training: dsl::rrelu_train_expr()).
+  bool uniform_g = false;
 };
 
 /// One interpolation table of a fixed-point kernel.
