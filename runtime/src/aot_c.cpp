@@ -924,14 +924,15 @@ std::string emit_header(const Options &o, const std::vector<CKernel> &kernels,
   }
   for (const auto &why : skipped)
     h += "/* Not generated: " + comment_text(why) + ". */\n";
-  h += "\n/* The registry: every function above, by name. call() (flat kernels) and\n"
-       " * call_channels() (channel layout; the other is NULL) take the arrays of the function,\n"
-       " * inputs (data, then per-channel parameters) and outputs (results or gradients) in\n"
-       " * input_names / output_names order, and the scalar parameters as num_params doubles in\n"
-       " * param_names order, or NULL for the defaults. Halves-layout functions take call_channels\n"
-       " * with outer = rows, channels = 1 and inner = d. Functions with generated noise\n"
-       " * (uniform_g 1) have call_rng() or call_channels_rng() instead, which also take the seed\n"
-       " * and offset; their call() and call_channels() are NULL. */\n";
+  h +=
+      "\n/* The registry: every function above, by name. call() (flat kernels) and\n"
+      " * call_channels() (channel layout; the other is NULL) take the arrays of the function,\n"
+      " * inputs (data, then per-channel parameters) and outputs (results or gradients) in\n"
+      " * input_names / output_names order, and the scalar parameters as num_params doubles in\n"
+      " * param_names order, or NULL for the defaults. Halves-layout functions take call_channels\n"
+      " * with outer = rows, channels = 1 and inner = d. Functions with generated noise\n"
+      " * (uniform_g 1) have call_rng() or call_channels_rng() instead, which also take the seed\n"
+      " * and offset; their call() and call_channels() are NULL. */\n";
   h += "typedef int (*" + p +
        "_kernel_call)(const void *const *inputs, void *const *outputs, int64_t n,\n"
        "                                   const double *params);\n";

@@ -19,8 +19,8 @@
 // parameter, then the scalar parameters (actforge_A_ch_params when some are per-channel);
 // param_grad writes C values for a per-channel parameter, one for a scalar one. Gated
 // activations in Layout::Halves (CPU targets) name theirs A_R_half_D and take one tensor xg
-// [rows, 2d] and `int64_t rows, int64_t d` (bwd writes one dxg [rows, 2d], dx | dg). Returns 0 or an
-// error code (ACTFORGE_ERR_*). With several targets, each function picks the best one this CPU
+// [rows, 2d] and `int64_t rows, int64_t d` (bwd writes one dxg [rows, 2d], dx | dg). Returns 0 or
+// an error code (ACTFORGE_ERR_*). With several targets, each function picks the best one this CPU
 // runs (cpuid) and its _avx2 / _avx512 forms call one target; a target the CPU lacks returns
 // ACTFORGE_ERR_CPU, never an illegal instruction. A registry finds kernels by name:
 // actforge_find_kernel("swish_fwd_f32"). Generation is deterministic: the same options give
