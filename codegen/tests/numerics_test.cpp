@@ -249,6 +249,34 @@ TEST(FamilyForward, ComputesInF32ForF32) {
   EXPECT_EQ(codegen::halide::compute_type(x_exp), Halide::Float(64));
 }
 
+TEST(FamilyForward, F16StorageComputesInF32WhereEveryInputHolds) {
+  // precision.cpp: a one-input, parameter-free kernel storing f16 computes in f32 when f32 holds
+  // every f16 input (measured when the kernel is built). The family's backward kernels do; bf16
+  // and f32 storage keep f64 for them.
+  for (const char *name : {"gelu", "gelu_tanh", "quick_gelu", "silu", "mish"}) {
+    codegen::KernelSpec spec{
+        .expr = dsl::find_activation(name)->expr, .role = Role::Backward, .dtype = DType::F16};
+    EXPECT_EQ(codegen::halide::compute_type(spec), Halide::Float(32)) << name;
+    for (const DType d : {DType::F32, DType::BF16}) {
+      spec.dtype = d;
+      EXPECT_EQ(codegen::halide::compute_type(spec), Halide::Float(64)) << name;
+    }
+  }
+  // A parameter (swish's beta) moves the root with a value known only at the call; two inputs
+  // (glu's x·sigmoid(g)) are 2^32 pairs: both keep f64.
+  for (const char *name : {"swish", "glu"}) {
+    const codegen::KernelSpec spec{
+        .expr = dsl::find_activation(name)->expr, .role = Role::Backward, .dtype = DType::F16};
+    EXPECT_EQ(codegen::halide::compute_type(spec), Halide::Float(64)) << name;
+  }
+  // Terms far above 1 that cancel: exp(x) - exp(0.999999·x) near x = 10 is 0.22 from terms of
+  // 22026, beyond f32 even for an f16 result; the measurement sees it and keeps f64.
+  const ir::Expr cancel =
+      ir::make(ir::Kind::Exp, kX) - ir::make(ir::Kind::Exp, ir::constant(0.999999L) * kX);
+  EXPECT_EQ(codegen::halide::compute_type({.expr = cancel, .dtype = DType::F16}),
+            Halide::Float(64));
+}
+
 TEST(FamilyForward, DoubleWordsCanBeTurnedOff) {
   // LowerEnv::double_words = false lowers quick_gelu's argument 1.702·x rounded, with no lets.
   const ir::Expr e = dsl::find_activation("quick_gelu")->expr;
