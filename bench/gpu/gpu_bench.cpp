@@ -21,6 +21,7 @@
 // run time (libcudnn.so.9); without it the cudnn cases are skipped with "cuDNN not found". Without
 // a CUDA device the program prints why and exits 0 having measured nothing.
 #include "actforge/runtime/jit.hpp"
+#include "sweep.hpp"
 
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -408,23 +409,6 @@ struct Ours {
   std::optional<actforge::codegen::Schedule> schedule = std::nullopt;
 };
 
-// The schedule sweep: relu and gelu forward beside the default schedule (v4u2t256 for f32,
-// v8u2t256 for f16) with fewer or more elements a thread and other block sizes — data for the
-// defaults and the autotuner. warm_cache.cpp compiles the same list.
-std::vector<actforge::codegen::Schedule> sweep_schedules(DType d) {
-  const int lanes = d == DType::F32 ? 4 : 8;
-  std::vector<actforge::codegen::Schedule> out;
-  for (auto [unroll, threads] :
-       {std::pair{1, 256}, {4, 256}, {8, 256}, {2, 128}, {2, 512}, {4, 512}}) {
-    actforge::codegen::Schedule sc;
-    sc.lanes = lanes;
-    sc.unroll = unroll;
-    sc.gpu_threads = threads;
-    out.push_back(sc);
-  }
-  return out;
-}
-
 void compile_all(std::vector<Ours> &all) {
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex print;
@@ -614,8 +598,10 @@ int run(int argc, char **argv) {
   if (opt.on_host) return check_on_host(ours);
   for (DType d : opt.dtypes)
     for (const ActInfo *a : acts)
-      if (std::string_view(a->name) == "relu" || std::string_view(a->name) == "gelu")
-        for (const auto &sc : sweep_schedules(d))
+      if (std::find(std::begin(actforge::bench::kSweepActivations),
+                    std::end(actforge::bench::kSweepActivations),
+                    std::string_view(a->name)) != std::end(actforge::bench::kSweepActivations))
+        for (const auto &sc : actforge::bench::sweep_schedules(d))
           ours.push_back({a, Role::Forward, d, std::nullopt, "", 0, sc});
 
   int devices = 0;

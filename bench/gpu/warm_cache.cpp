@@ -11,6 +11,7 @@
 #include "actforge/dsl/from_output.hpp"
 #include "actforge/ir/interpret.hpp"
 #include "actforge/runtime/jit.hpp"
+#include "sweep.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -38,17 +39,11 @@ int main(int argc, char **argv) {
         jobs.push_back({e.name, {.role = r, .dtype = d, .target = "cuda"}});
     }
   }
-  // gpu_bench's schedule sweep (sweep_schedules() there): relu and gelu forward.
-  for (const char *name : {"relu", "gelu"})
+  // gpu_bench's schedule sweep (sweep.hpp).
+  for (const char *name : bench::kSweepActivations)
     for (DType d : {DType::F32, DType::F16})
-      for (auto [unroll, block] :
-           {std::pair{1, 256}, {4, 256}, {8, 256}, {2, 128}, {2, 512}, {4, 512}}) {
-        codegen::Schedule sc;
-        sc.lanes = d == DType::F32 ? 4 : 8;
-        sc.unroll = unroll;
-        sc.gpu_threads = block;
+      for (const codegen::Schedule &sc : bench::sweep_schedules(d))
         jobs.push_back({name, {.dtype = d, .target = "cuda", .schedule = sc}});
-      }
   for (Role r : {Role::Forward, Role::ParamGrad})
     jobs.push_back(
         {"prelu", {.role = r, .target = "cuda", .layout = Layout::Channels, .per_channel = {"a"}}});
