@@ -232,7 +232,9 @@ long double f16_steps(float got, long double exact) {
 /// Whether formula f (one input, no parameters) evaluated in f32 stays within one f16 step of
 /// its long-double value at every f16 input where that value is a finite f16 number. The kernel
 /// adds its own f32 primitives' error (an ulp or two of f32) and the rounding to f16 (half a
-/// step), still far inside ACTIVATIONS.md's 4 and 8 steps.
+/// step), still far inside ACTIVATIONS.md's 4 and 8 steps. A backward kernel multiplies f' by
+/// dy after: one step of f' is one step of dy·f' where f' is a normal f16 value, and at most
+/// 2^-24·|dy| where it is not — inside the bounds' absolute clause, 2^-11·max(1, |dy|).
 bool f32_holds_f16(ir::Expr f) {
   const ir::Program p(f);
   for (std::uint32_t bits = 0; bits < 0x10000u; ++bits) {
