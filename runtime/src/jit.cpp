@@ -350,6 +350,18 @@ std::int64_t counts_size(const Shape &s) {
   return s.layout == Layout::Channels ? s.channels : s.layout == Layout::Halves ? s.inner : 1;
 }
 
+// Throws unless a call gives as many input and output arrays as the kernel takes.
+void check_array_counts(const std::string &kernel, std::size_t inputs, std::size_t want_inputs,
+                        const std::string &input_names, std::size_t outputs,
+                        std::size_t want_outputs, const std::string &output_names) {
+  if (inputs != want_inputs)
+    throw Error(kernel + " takes " + std::to_string(want_inputs) + " input arrays (" + input_names +
+                "), got " + std::to_string(inputs));
+  if (outputs != want_outputs)
+    throw Error(kernel + " takes " + std::to_string(want_outputs) + " output arrays (" +
+                output_names + "), got " + std::to_string(outputs));
+}
+
 std::string shape_text(const Shape &s) {
   if (s.layout == Layout::Halves)
     return "[rows, d] = [" + std::to_string(s.outer) + ", " + std::to_string(s.inner) + "]";
@@ -383,12 +395,8 @@ void Kernel::run_with(std::span<const void *const> inputs, std::span<void *const
                          "Noise{seed, offset})");
   if (!k.spec.uniform_g && noise) throw Error(k.name + " generates no input: it takes no Noise");
   // --- What the caller gave: counts, shape, pointers, parameters.
-  if (inputs.size() != k.in_ports.size())
-    throw Error(k.name + " takes " + std::to_string(k.in_ports.size()) + " input arrays (" +
-                k.in_names + "), got " + std::to_string(inputs.size()));
-  if (outputs.size() != k.out_ports.size())
-    throw Error(k.name + " takes " + std::to_string(k.out_ports.size()) + " output arrays (" +
-                k.out_names + "), got " + std::to_string(outputs.size()));
+  check_array_counts(k.name, inputs.size(), k.in_ports.size(), k.in_names, outputs.size(),
+                     k.out_ports.size(), k.out_names);
   const bool channels = k.spec.layout == Layout::Channels;
   const bool halves = k.spec.layout == Layout::Halves;
   if (shape.layout != k.spec.layout)
@@ -639,12 +647,8 @@ void Kernel::run_with_param_grad(std::span<const void *const> inputs,
   const Impl &k = *impl_;
   const Kernel backward(k.backward), grads(k.param_grad);
   const std::size_t nb = k.backward->out_ports.size(), ng = k.param_grad->out_ports.size();
-  if (inputs.size() != k.in_ports.size())
-    throw Error(k.name + " takes " + std::to_string(k.in_ports.size()) + " input arrays (" +
-                k.in_names + "), got " + std::to_string(inputs.size()));
-  if (outputs.size() != nb + ng)
-    throw Error(k.name + " takes " + std::to_string(nb + ng) + " output arrays (" + k.out_names +
-                "), got " + std::to_string(outputs.size()));
+  check_array_counts(k.name, inputs.size(), k.in_ports.size(), k.in_names, outputs.size(), nb + ng,
+                     k.out_names);
   const bool halves = k.spec.layout == Layout::Halves;
   std::int64_t elements = 0;
   const bool whole = k.gpu || k.spec.dtype == DType::F16 || k.spec.dtype == DType::BF16 ||

@@ -610,6 +610,30 @@ std::vector<check::Record> check_fpga_fixed(const check::Subject &s,
   return out;
 }
 
+/// Maxout's sample values, drawn by a 64-bit LCG: ties among a few small values and ±0, now and
+/// then ±inf or NaN, and dy as multiples of 1/8 in [-125, 125].
+class MaxoutSampler {
+public:
+  explicit MaxoutSampler(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
+    return state_ >> 33;
+  }
+  /// One of -3, -1, -0.5, 0, 0.5, 1, 2, 3, -0; one draw in `specials` also ±inf or NaN.
+  long double pooled(std::uint64_t specials) {
+    static constexpr long double pool[] = {-3, -1, -0.5L, 0,        0.5L,      1,
+                                           2,  3,  -0.0L, INFINITY, -INFINITY, NAN};
+    const std::uint64_t size = next() % specials == 0 ? 12 : 9;
+    return pool[next() % size];
+  }
+  long double dy() {
+    return static_cast<long double>(static_cast<std::int64_t>(next() % 2001) - 1000) / 8;
+  }
+
+private:
+  std::uint64_t state_;
+};
+
 /// The fpga target's maxout (float, or fixed point in options.fixed_in): for k = 2 and 3, the
 /// forward and backward kernels' C simulation on several shapes, with ties (values from a small
 /// set) and, in float, NaNs and infinities, bit-identical to dsl::maxout_forward/backward.
@@ -652,13 +676,8 @@ std::vector<check::Record> check_fpga_maxout(const KernelCheckOptions &options,
         const targets::fpga::Csim sim(
             {{kern.c_name + ".c", kern.source}, {kern.c_name + ".h", kern.header}},
             kern.c_name + ".c", sig);
-        std::uint64_t state = 0x243F6A8885A308D3ull + static_cast<unsigned>(k);
-        auto next = [&] {
-          state = state * 6364136223846793005ull + 1442695040888963407ull;
-          return state >> 33;
-        };
-        const long double pool[] = {-3, -1, -0.5L, 0,        0.5L,      1,
-                                    2,  3,  -0.0L, INFINITY, -INFINITY, NAN};
+        MaxoutSampler sample(0x243F6A8885A308D3ull + static_cast<unsigned>(k));
+        auto next = [&] { return sample.next(); };
         for (const auto &shape : shapes) {
           const dsl::MaxoutShape ms{shape[0], static_cast<std::int64_t>(shape[1]) * k, shape[2], k};
           const std::size_t nin = static_cast<std::size_t>(ms.outer * ms.channels * ms.inner);
@@ -674,11 +693,9 @@ std::vector<check::Record> check_fpga_maxout(const KernelCheckOptions &options,
                                                 : static_cast<std::int64_t>(next() % 7) - 3);
           };
           for (auto &v : xs)
-            v = fixed ? word() : pool[next() % (next() % 50 == 0 ? 12 : 9)];
+            v = fixed ? word() : sample.pooled(50);
           for (auto &v : dys)
-            v = fixed
-                    ? word()
-                    : static_cast<long double>(static_cast<std::int64_t>(next() % 2001) - 1000) / 8;
+            v = fixed ? word() : sample.dy();
           auto bytes = [&](const std::vector<long double> &v) {
             std::vector<unsigned char> b(v.size() * size);
             for (std::size_t i = 0; i < v.size(); ++i) {
@@ -763,7 +780,6 @@ std::vector<check::Record> check_maxout_kernels(const KernelCheckOptions &option
   };
   std::vector<check::Record> out;
   std::vector<Case> cases;
-  const long double pool[] = {-3, -1, -0.5L, 0, 0.5L, 1, 2, 3, -0.0L, INFINITY, -INFINITY, NAN};
   for (DType dtype : options.dtypes)
     for (Role role : {Role::Forward, Role::Backward}) {
       if (!options.roles.empty() &&
@@ -775,11 +791,8 @@ std::vector<check::Record> check_maxout_kernels(const KernelCheckOptions &option
       r.dtype = std::string(codegen::to_string(dtype));
       r.role = std::string(codegen::to_string(role));
       out.push_back(r);
-      std::uint64_t state = 0x9E3779B97F4A7C15ull ^ static_cast<unsigned>(dtype);
-      auto next = [&] {
-        state = state * 6364136223846793005ull + 1442695040888963407ull;
-        return state >> 33;
-      };
+      MaxoutSampler sample(0x9E3779B97F4A7C15ull ^ static_cast<unsigned>(dtype));
+      auto next = [&] { return sample.next(); };
       const int bytes = codegen::bytes_of(dtype);
       for (int k : {2, 3, 4})
         for (int trial = 0; trial < 12; ++trial) {
@@ -798,14 +811,11 @@ std::vector<check::Record> check_maxout_kernels(const KernelCheckOptions &option
               std::memcpy(static_cast<unsigned char *>(x.data()) + i * bytes, &b,
                           static_cast<std::size_t>(bytes));
             } else {
-              x.set(i, pool[next() % (next() % 16 == 0 ? 12 : 9)]);
+              x.set(i, sample.pooled(16));
             }
           }
           for (std::size_t i = 0; i < nout; ++i)
-            dy.set(i, next() % 32 == 0 ? -0.0L
-                                       : static_cast<long double>(
-                                             static_cast<std::int64_t>(next() % 2001) - 1000) /
-                                             8);
+            dy.set(i, next() % 32 == 0 ? -0.0L : sample.dy());
           std::vector<long double> xs(nin), dys(nout), want(role == Role::Forward ? nout : nin);
           for (std::size_t i = 0; i < nin; ++i)
             xs[i] = x.get(i);
