@@ -469,6 +469,23 @@ std::string describe(const Call &c) {
          std::to_string(c.offset) + (c.in_place ? " in place" : "");
 }
 
+// ctest runs this once more with ACTFORGE_CUDA_DEVICE=4096 (aot_cuda_device_ordinal): the
+// library reads the variable at its first call and refuses an ordinal past the last device.
+TEST(AotCudaDeviceOrdinal, PastTheLastDeviceIsRefused) {
+  const char *env = std::getenv("ACTFORGE_CUDA_DEVICE");
+  if (!env || std::string(env) != "4096")
+    GTEST_SKIP() << "runs under ctest's aot_cuda_device_ordinal, with ACTFORGE_CUDA_DEVICE=4096";
+  if (!driver().ok) GTEST_SKIP() << "no device: " << driver().why;
+  float x[4] = {}, y[4] = {};
+  EXPECT_EQ(aotc_relu_fwd_f32(x, y, 4), AOTC_ERR_NO_DEVICE);
+  const std::string why = aotc_error_string(AOTC_ERR_NO_DEVICE);
+  EXPECT_EQ(why.rfind("no CUDA device found: ACTFORGE_CUDA_DEVICE=4096 names none of this "
+                      "machine's ",
+                      0),
+            0u)
+      << why;
+}
+
 TEST(AotCudaDevice, EveryKernelMatchesTheReference) {
   if (!driver().ok) GTEST_SKIP() << "no device: " << driver().why;
   std::size_t calls = 0;

@@ -12,10 +12,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace actforge {
@@ -151,6 +153,27 @@ void compare_elementwise(const std::string &name, Role role, DType d) {
             << "n=" << n << " offset=" << offset << " in_place=" << in_place;
       }
     }
+  }
+}
+
+// ctest runs this once more with ACTFORGE_CUDA_DEVICE=4096 (cuda_device_ordinal in
+// tests/CMakeLists.txt): an ordinal past the last device is refused with a sentence that names
+// it, at the call; kernels still compile.
+TEST(CudaDeviceOrdinal, PastTheLastDeviceIsRefused) {
+  const char *env = std::getenv("ACTFORGE_CUDA_DEVICE");
+  if (!env || std::string(env) != "4096")
+    GTEST_SKIP() << "runs under ctest's cuda_device_ordinal, with ACTFORGE_CUDA_DEVICE=4096";
+  const std::string &why = targets::cuda::driver_problem();
+  const std::string refused = "no CUDA device found: ACTFORGE_CUDA_DEVICE=4096 names none of "
+                              "this machine's ";
+  if (why.rfind(refused, 0) != 0) GTEST_SKIP() << why; // no driver or no device at all
+  const Kernel k = jit("relu", {.target = "cuda", .memory = Memory::Host});
+  float x[4] = {1, -1, 2, -2}, y[4] = {};
+  try {
+    k.forward(x, y, 4);
+    ADD_FAILURE() << "a kernel ran on device 4096";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(refused), std::string::npos) << e.what();
   }
 }
 

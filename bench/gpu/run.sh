@@ -128,7 +128,8 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
   cudnn=$(find /usr/local/cuda/lib64 /usr/lib /opt -name 'libcudnn.so.9' 2>/dev/null | head -1 || true)
   if [[ -n $cudnn ]]; then
-    export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$(dirname "$cudnn")
+    LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$(dirname "$cudnn")
+    export LD_LIBRARY_PATH
     stamp "cuDNN: $cudnn"
   fi
 fi
@@ -176,6 +177,22 @@ step_tests() {
     ((rc == 0)) || {
       bad=1
       stamp "$t: exit $rc$( ((rc == 124)) && echo ' (timed out)')"
+    }
+  done
+  # $ACTFORGE_CUDA_DEVICE past the last device (ctest's *_device_ordinal): refused with a sentence.
+  for t in cuda_test aot_cuda_test; do
+    have "$t" || continue
+    local suite=CudaDeviceOrdinal
+    [[ $t == aot_cuda_test ]] && suite=AotCudaDeviceOrdinal
+    stamp "test $t $suite (ACTFORGE_CUDA_DEVICE=4096)"
+    rc=0
+    ACTFORGE_CUDA_DEVICE=4096 timeout "${TEST_TIMEOUT_S:-120}" "$bin/$t" \
+      --gtest_output="xml:$tmp/xml/${t}_ordinal.xml" --gtest_filter="$suite.*" \
+      >>"$out/tests.txt" 2>&1 || rc=$?
+    tail -3 "$out/tests.txt"
+    ((rc == 0)) || {
+      bad=1
+      stamp "$t $suite: exit $rc"
     }
   done
   python3 - "$tmp/xml" "$out/tests.xml" <<'EOF' || true

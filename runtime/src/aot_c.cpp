@@ -104,6 +104,16 @@ int cpu_level(const std::string &target) {
     if (names[i] == target) return static_cast<int>(i) + 1;
   return 0;
 }
+// The CPU dispatcher `int name(params)`: calls name_<isa>(args) of the best of `targets` (in
+// the family's order) this CPU runs, else returns P_ERR_CPU.
+std::string cpu_dispatcher(const std::string &P, const std::string &name, const std::string &params,
+                           const std::vector<std::string> &targets, const std::string &args) {
+  std::string s = "int " + name + "(" + params + ") {\n  const int level = cpu_level();\n";
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it)
+    s += "  if (level >= " + std::to_string(cpu_level(*it)) + ") return " + name + "_" + isa(*it) +
+         "(" + args + ");\n";
+  return s + "  return " + P + "_ERR_CPU;\n}\n\n";
+}
 bool arm_library(const Options &o) {
   return targets::resolve(o.targets.front()).family == targets::Family::Arm;
 }
@@ -678,17 +688,12 @@ std::string halves_wrapper(const Options &o, const CKernel &k, const runtime::Ke
       if (port.extent == Extent::Pairs) {
         s += ind + "bind(&buf[" + B + "], dim[" + B + "], " + port.name + ", r * 2 * d + i, " +
              bytes + ", " + code + ", (int32_t)bi);\n";
-        s += ind + "buf[" + B + "].dimensions = 3;\n" + ind + "dim[" + B + "][1].min = 0;\n" + ind +
-             "dim[" + B + "][1].extent = 2;\n" + ind + "dim[" + B + "][1].stride = (int32_t)d;\n" +
-             ind + "dim[" + B + "][1].flags = 0;\n" + ind + "dim[" + B + "][2].min = 0;\n" + ind +
-             "dim[" + B + "][2].extent = (int32_t)br;\n" + ind + "dim[" + B +
-             "][2].stride = (int32_t)(2 * d);\n" + ind + "dim[" + B + "][2].flags = 0;\n";
+        s += ind + "set_dim(&buf[" + B + "], 1, 2, (int32_t)d);\n" + ind + "set_dim(&buf[" + B +
+             "], 2, (int32_t)br, (int32_t)(2 * d));\n";
       } else if (port.extent == Extent::Elements) {
         s += ind + "bind(&buf[" + B + "], dim[" + B + "], " + port.name + ", r * d + i, " + bytes +
              ", " + code + ", (int32_t)bi);\n";
-        s += ind + "buf[" + B + "].dimensions = 2;\n" + ind + "dim[" + B + "][1].min = 0;\n" + ind +
-             "dim[" + B + "][1].extent = (int32_t)br;\n" + ind + "dim[" + B +
-             "][1].stride = (int32_t)d;\n" + ind + "dim[" + B + "][1].flags = 0;\n";
+        s += ind + "set_dim(&buf[" + B + "], 1, (int32_t)br, (int32_t)d);\n";
       } else { // a gradient of a scalar parameter: the output, or a block's slot
         const std::string j = std::to_string(b - t.inputs.size());
         s += ind + "bind(&buf[" + B + "], dim[" + B + "], single ? (void *)" + port.name +
@@ -734,7 +739,8 @@ std::string cuda_support() {
          "static int (*cu_device_get)(int *device, int ordinal);\n"
          "static int (*cu_primary_retain)(void **context, int device);\n"
          "static pthread_mutex_t cuda_mutex = PTHREAD_MUTEX_INITIALIZER;\n"
-         "static void *cuda_primary;\n\n"
+         "static void *cuda_primary;\n"
+         "static int cuda_ordinal; /* $ACTFORGE_CUDA_DEVICE, default 0 */\n\n"
          "static int acquire_context(void *user_context, void **context, bool create) {\n"
          "  void *current = NULL;\n"
          "  int rc = cu_ctx_get_current(&current);\n"
@@ -744,7 +750,7 @@ std::string cuda_support() {
          "  pthread_mutex_lock(&cuda_mutex);\n"
          "  if (!cuda_primary && create) {\n"
          "    int device = 0;\n"
-         "    rc = cu_device_get(&device, 0);\n"
+         "    rc = cu_device_get(&device, cuda_ordinal);\n"
          "    if (rc == 0) rc = cu_primary_retain(&cuda_primary, device);\n"
          "  }\n"
          "  *context = cuda_primary;\n"
@@ -761,6 +767,7 @@ std::string cuda_support() {
          "  int (*init)(unsigned) = NULL;\n"
          "  int (*count)(int *) = NULL;\n"
          "  int devices = 0, rc;\n"
+         "  const char *ordinal = getenv(\"ACTFORGE_CUDA_DEVICE\");\n"
          "  void *lib = dlopen(\"libcuda.so.1\", RTLD_NOW | RTLD_GLOBAL);\n"
          "  if (!lib) {\n"
          "    const char *why = dlerror();\n"
@@ -789,6 +796,15 @@ std::string cuda_support() {
          "  if (count(&devices) != 0 || devices == 0) {\n"
          "    snprintf(cuda_problem, sizeof cuda_problem, \"no CUDA device found\");\n"
          "    return;\n  }\n"
+         "  if (ordinal && *ordinal) {\n"
+         "    char *end = NULL;\n"
+         "    const long v = strtol(ordinal, &end, 10);\n"
+         "    if (*end != '\\0' || v < 0 || v >= devices) {\n"
+         "      snprintf(cuda_problem, sizeof cuda_problem,\n"
+         "               \"no CUDA device found: ACTFORGE_CUDA_DEVICE=%.64s names none of this \"\n"
+         "               \"machine's %d (0 to %d)\", ordinal, devices, devices - 1);\n"
+         "      return;\n    }\n"
+         "    cuda_ordinal = (int)v;\n  }\n"
          "  halide_set_cuda_acquire_context(acquire_context);\n"
          "  halide_set_cuda_release_context(release_context);\n"
          "  cuda_interface = halide_cuda_device_interface();\n"
@@ -1004,11 +1020,13 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
   const bool gpu = any_gpu(kernels);
   std::string s = banner(o);
   const bool arm = arm_library(o);
-  s += "#include \"" + p + "_kernels.h\"\n\n" +
-       (arm ? "#include <sys/auxv.h>\n" : "#include <cpuid.h>\n") +
-       (gpu ? "#include <dlfcn.h>\n" : "") + "#include <math.h>\n" +
-       (gpu ? "#include <pthread.h>\n#include <stdbool.h>\n#include <stdio.h>\n" : "") +
-       "#include <string.h>\n\n";
+  s +=
+      "#include \"" + p + "_kernels.h\"\n\n" +
+      (arm ? "#include <sys/auxv.h>\n" : "#include <cpuid.h>\n") +
+      (gpu ? "#include <dlfcn.h>\n" : "") + "#include <math.h>\n" +
+      (gpu ? "#include <pthread.h>\n#include <stdbool.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
+           : "") +
+      "#include <string.h>\n\n";
   s +=
       "/* halide_buffer_t and halide_dimension_t of HalideRuntime.h (Halide 14), so that building\n"
       " * this file needs no Halide headers. */\n"
@@ -1028,6 +1046,14 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
          "  b->host = (uint8_t *)(uintptr_t)host + start * bytes;\n"
          "  b->type.code = code;\n  b->type.bits = (uint8_t)(8 * bytes);\n  b->type.lanes = 1;\n"
          "  b->dimensions = 1;\n  b->dim = d;\n}\n\n";
+  bool multi_dim = any_blocked(o, kernels); // buffers of more than one dimension
+  for (const CKernel &k : kernels)
+    multi_dim = multi_dim || is_halves(k);
+  if (multi_dim)
+    s += "/* Dimension k >= 1 of a buffer bind() made: extent and stride in elements. */\n"
+         "static void set_dim(hl_buffer *b, int k, int32_t extent, int32_t stride) {\n"
+         "  b->dim[k].min = 0;\n  b->dim[k].extent = extent;\n  b->dim[k].stride = stride;\n"
+         "  b->dim[k].flags = 0;\n  if (b->dimensions < k + 1) b->dimensions = k + 1;\n}\n\n";
   if (arm)
     s += "/* What this CPU runs: 1 arm-64-linux (every AArch64 core: NEON), 2 arm-64-linux-fp16\n"
          " * (ARMv8.2 half-precision arithmetic: HWCAP_FPHP and HWCAP_ASIMDHP, bits 9 and 10). */\n"
@@ -1119,11 +1145,9 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
         "                       int64_t channels, int64_t inner) {\n"
         "  bind(b, d, host, start, bytes, code, (int32_t)(no * nc * ni));\n"
         "  if (dims == 1) return;\n"
-        "  b->dimensions = 3;\n  d[0].extent = (int32_t)ni;\n"
-        "  d[1].min = 0;\n  d[1].extent = (int32_t)nc;\n"
-        "  d[1].stride = (int32_t)(nc > 1 ? inner : ni);\n  d[1].flags = 0;\n"
-        "  d[2].min = 0;\n  d[2].extent = (int32_t)no;\n"
-        "  d[2].stride = (int32_t)(no > 1 ? channels * inner : ni * nc);\n  d[2].flags = 0;\n}\n"
+        "  d[0].extent = (int32_t)ni;\n"
+        "  set_dim(b, 1, (int32_t)nc, (int32_t)(nc > 1 ? inner : ni));\n"
+        "  set_dim(b, 2, (int32_t)no, (int32_t)(no > 1 ? channels * inner : ni * nc));\n}\n"
         "/* Channels per block when param_grad sums several blocks per channel. */\n"
         "#define GROUP 128\n\n";
   }
@@ -1137,21 +1161,15 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
       s += is_halves(k)                   ? halves_wrapper(o, k, t)
            : is_channels(k) || is_grad(k) ? blocked_wrapper(o, k, t)
                                           : flat_wrapper(o, k, t);
-    // The dispatcher: the best target this CPU runs.
-    s += "int " + f + "(" + parameters(o, k) + ") {\n  const int level = cpu_level();\n";
-    for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
-      s += "  if (level >= " + std::to_string(cpu_level(it->target)) + ") return " + f + "_" +
-           isa(it->target) + "(" + arguments(k) + ");\n";
-    s += "  return " + P + "_ERR_CPU;\n}\n\n";
+    std::vector<std::string> names;
+    for (const runtime::KernelInterface &t : k.targets)
+      names.push_back(t.target);
+    s += cpu_dispatcher(P, f, parameters(o, k), names, arguments(k));
     if (!counts_zeros(o, k)) continue;
     for (const runtime::KernelInterface &t : k.targets)
       s += blocked_wrapper(o, k, t, true);
-    s += "int " + f + "_zero_counts(" + parameters(o, k, false, true) +
-         ") {\n  const int level = cpu_level();\n";
-    for (auto it = k.targets.rbegin(); it != k.targets.rend(); ++it)
-      s += "  if (level >= " + std::to_string(cpu_level(it->target)) + ") return " + f +
-           "_zero_counts_" + isa(it->target) + "(" + arguments(k, true) + ");\n";
-    s += "  return " + P + "_ERR_CPU;\n}\n\n";
+    s += cpu_dispatcher(P, f + "_zero_counts", parameters(o, k, false, true), names,
+                        arguments(k, true));
   }
 
   if (!maxouts.empty()) s += maxout_support(P);
@@ -1184,11 +1202,11 @@ std::string emit_source(const Options &o, const std::vector<CKernel> &kernels,
       s += "  return maxout_run(" + symbol + "_argv, " + (bwd ? "1" : "0") + ", " + K + ", " +
            bytes + ", x, " + (bwd ? "dy, dx" : "NULL, y") + ", outer, channels_in, inner);\n}\n\n";
     }
-    s += "int " + f + "(" + maxout_parameters(m) + ") {\n  const int level = cpu_level();\n";
-    for (auto it = m.targets.rbegin(); it != m.targets.rend(); ++it)
-      s += "  if (level >= " + std::to_string(cpu_level(it->first)) + ") return " + f + "_" +
-           isa(it->first) + "(" + (bwd ? "x, dy, dx" : "x, y") + ", outer, channels_in, inner);\n";
-    s += "  return " + P + "_ERR_CPU;\n}\n\n";
+    std::vector<std::string> names;
+    for (const auto &target : m.targets)
+      names.push_back(target.first);
+    s += cpu_dispatcher(P, f, maxout_parameters(m), names,
+                        std::string(bwd ? "x, dy, dx" : "x, y") + ", outer, channels_in, inner");
   }
 
   // The registry: a generic call per function, then the table.

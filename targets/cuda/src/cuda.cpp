@@ -23,6 +23,7 @@ struct Driver {
   CuCtxGetCurrent ctx_get_current = nullptr;
   CuDeviceGet device_get = nullptr;
   CuPrimaryCtxRetain primary_retain = nullptr;
+  int ordinal = 0; // $ACTFORGE_CUDA_DEVICE
   std::string problem;
 };
 
@@ -56,7 +57,20 @@ const Driver &driver() {
       return r;
     }
     int devices = 0;
-    if (count(&devices) != 0 || devices == 0) r.problem = "no CUDA device found";
+    if (count(&devices) != 0 || devices == 0) {
+      r.problem = "no CUDA device found";
+      return r;
+    }
+    if (const char *env = std::getenv("ACTFORGE_CUDA_DEVICE"); env && *env) {
+      char *end = nullptr;
+      const long v = std::strtol(env, &end, 10);
+      if (*end != '\0' || v < 0 || v >= devices)
+        r.problem = "no CUDA device found: ACTFORGE_CUDA_DEVICE=" + std::string(env) +
+                    " names none of this machine's " + std::to_string(devices) + " (0 to " +
+                    std::to_string(devices - 1) + ")";
+      else
+        r.ordinal = static_cast<int>(v);
+    }
     return r;
   }();
   return d;
@@ -95,9 +109,8 @@ int acquire_context(void *, void **context, bool create) {
   static void *primary = nullptr;
   std::lock_guard<std::mutex> lock(mutex);
   if (!primary && create) {
-    const char *env = std::getenv("ACTFORGE_CUDA_DEVICE");
     int device = 0;
-    if (const int rc = d.device_get(&device, env ? std::atoi(env) : 0); rc != 0) return rc;
+    if (const int rc = d.device_get(&device, d.ordinal); rc != 0) return rc;
     if (const int rc = d.primary_retain(&primary, device); rc != 0) return rc;
   }
   *context = primary;

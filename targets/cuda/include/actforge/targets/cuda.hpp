@@ -26,8 +26,10 @@ bool is_cuda(std::string_view name);
 TargetInfo resolve(std::string_view name);
 
 /// Empty when this process can run CUDA kernels: libcuda.so.1 loads (it is then loaded with
-/// RTLD_GLOBAL, where Halide's CUDA runtime finds it), cuInit succeeds and there is a device.
-/// Else the reason, beginning "no CUDA driver found" or "no CUDA device found". Checked once.
+/// RTLD_GLOBAL, where Halide's CUDA runtime finds it), cuInit succeeds and there is a device
+/// (the one $ACTFORGE_CUDA_DEVICE names, when it is set: a decimal ordinal below the device
+/// count). Else the reason, beginning "no CUDA driver found" or "no CUDA device found". Checked
+/// once.
 const std::string &driver_problem();
 
 /// The CUDA context kernels run in, as Halide's runtime asks for it
