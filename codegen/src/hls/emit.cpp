@@ -2,6 +2,7 @@
 #include "actforge/codegen/hls/hls.hpp"
 
 #include "actforge/codegen/hls/float_lower.hpp"
+#include "actforge/dsl/philox.hpp"
 #include "actforge/error.hpp"
 #include "actforge/ir/differentiate.hpp"
 #include "actforge/ir/interpret.hpp"
@@ -14,8 +15,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <regex>
-#include <set>
 #include <sstream>
 
 namespace actforge::codegen::hls {
@@ -147,32 +146,8 @@ namespace {
 
 // g = U[0, 1) of a generated input (Options::uniform_g): Philox-4x32-10 with key = seed (low word
 // first) and counter = (index, 0, 0) as 64 bits in words 0 and 1, g = (word 0 >> 8) * 2^-24 —
-// dsl/philox.hpp's contract, written out round by round (the rules allow no loop but the element
-// loop): 32x32 -> 64-bit products, which HLS maps to DSP blocks.
-// The statements that `results` need, in order: a statement `const T name = ...;` whose name no
-// later kept statement or result mentions is dropped (C would warn of an unused variable).
-std::vector<std::string> without_unused(const std::vector<std::string> &statements,
-                                        const std::vector<std::string> &results) {
-  static const std::regex definition(R"(^const [A-Za-z0-9_]+ ([A-Za-z_][A-Za-z0-9_]*) = )");
-  static const std::regex identifier(R"([A-Za-z_][A-Za-z0-9_]*)");
-  std::set<std::string> used;
-  auto mention = [&](const std::string &text) {
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), identifier);
-         it != std::sregex_iterator(); ++it)
-      used.insert(it->str());
-  };
-  for (const auto &r : results)
-    mention(r);
-  std::vector<std::string> kept;
-  for (auto it = statements.rbegin(); it != statements.rend(); ++it) {
-    std::smatch m;
-    if (std::regex_search(*it, m, definition) && !used.count(m[1].str())) continue;
-    mention(*it);
-    kept.push_back(*it);
-  }
-  return {kept.rbegin(), kept.rend()};
-}
-
+// dsl/philox.hpp's contract and constants, written out round by round (the rules allow no loop
+// but the element loop): 32x32 -> 64-bit products, which HLS maps to DSP blocks.
 std::string philox_helper() {
   std::string s =
       "/* Philox-4x32-10 (Salmon et al. 2011): g = U[0, 1) at counter `index` under `seed`. */\n"
@@ -180,9 +155,17 @@ std::string philox_helper() {
       "  uint32_t c0 = (uint32_t)index, c1 = (uint32_t)(index >> 32), c2 = 0, c3 = 0;\n"
       "  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);\n"
       "  uint64_t p0, p1;\n";
-  for (int r = 0; r < 10; ++r) {
-    if (r > 0) s += "  k0 += 0x9E3779B9u;\n  k1 += 0xBB67AE85u;\n";
-    s += "  p0 = (uint64_t)0xD2511F53u * c0;\n  p1 = (uint64_t)0xCD9E8D57u * c2;\n"
+  auto hex = [](std::uint32_t v) {
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%08Xu", v);
+    return std::string(text);
+  };
+  namespace ph = dsl::philox;
+  for (int r = 0; r < ph::kRounds; ++r) {
+    if (r > 0) s += "  k0 += " + hex(ph::kWeyl0) + ";\n  k1 += " + hex(ph::kWeyl1) + ";\n";
+    s += "  p0 = (uint64_t)" + hex(ph::kMultiplier0) + " * c0;\n  p1 = (uint64_t)" +
+         hex(ph::kMultiplier1) +
+         " * c2;\n"
          "  c0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;\n  c2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;\n"
          "  c1 = (uint32_t)p1;\n  c3 = (uint32_t)p0;\n";
   }
@@ -315,11 +298,8 @@ Kernel generate(ir::Expr f, Role role, const std::string &c_name, const Options 
     kernel.program = std::make_shared<IntProgram>(std::move(res.program));
     kernel.measured_sets = std::move(res.measured_sets);
   } else {
-    FloatCode code = lower_float(g, role);
-    if (options.uniform_g && backward) { // dg: not wanted (g is ours); drop what only it used
-      code.outputs.resize(1);
-      code.statements = without_unused(code.statements, code.outputs);
-    }
+    // A generated g has no gradient array: backward computes dx alone.
+    const FloatCode code = lower_float(g, role, options.uniform_g);
     if (code.outputs.size() != r.outputs.size())
       throw Error("hls: internal error: the float lowering gave " +
                   std::to_string(code.outputs.size()) + " outputs for " +

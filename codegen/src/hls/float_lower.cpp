@@ -822,7 +822,7 @@ std::vector<V> lower_values(const std::vector<V> &inputs, const std::map<std::st
   return out;
 }
 
-FloatCode lower_float(ir::Expr f, Role role) {
+FloatCode lower_float(ir::Expr f, Role role, bool dx_only) {
   if (!f.defined()) throw Error("actforge::codegen::hls::lower_float needs an expression");
   if (role != Role::Forward && role != Role::Backward)
     throw Error(
@@ -850,7 +850,7 @@ FloatCode lower_float(ir::Expr f, Role role) {
       outputs = lower_values(inputs, {}, {f}, std::nullopt);
     } else {
       std::vector<ir::Expr> derivatives;
-      for (int k = 0; k < n; ++k)
+      for (int k = 0; k < (dx_only ? 1 : n); ++k)
         derivatives.push_back(ir::differentiate(f, ir::input(k)));
       outputs = lower_values(inputs, {}, derivatives, V{"dyv", Ty::F});
     }

@@ -29,6 +29,8 @@ struct FloatCode {
 /// g = ir::input(1)). `role`: Forward or Backward. Implements the IR's semantics in f32 (NaN in,
 /// NaN out; infinities give the limits; kinks as the IR states), like the Halide pipeline's f32
 /// kernels. Throws actforge::Error for another role or an expression with parameters.
-FloatCode lower_float(ir::Expr f, Role role);
+/// `dx_only`: backward computes dx alone, no dg (a gated f whose g is generated, not an array);
+/// statements only dg needs are not written.
+FloatCode lower_float(ir::Expr f, Role role, bool dx_only = false);
 
 } // namespace actforge::codegen::hls
