@@ -13,7 +13,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -26,15 +25,12 @@ using actforge::JitOptions;
 using actforge::Kernel;
 using actforge::Role;
 
-// f16 bit pattern of a float that f16 holds exactly (the inputs below are multiples of 2^-8
-// within ±8, and dy multiples of 2^-7 within ±1).
+// f16 bit pattern of v (the inputs below are multiples of 2^-8 within ±8, and dy multiples of
+// 2^-7 within ±1: exact in f16).
 std::uint16_t f16_bits(float v) {
-  if (v == 0) return std::signbit(v) ? 0x8000 : 0;
-  const std::uint16_t sign = v < 0 ? 0x8000 : 0;
-  int e = 0;
-  const float m = std::frexp(std::fabs(v), &e); // v = m·2^e, m in [0.5, 1)
-  const auto mantissa = static_cast<std::uint16_t>(std::ldexp(m, 11)) & 0x3ff;
-  return static_cast<std::uint16_t>(sign | ((e + 14) << 10) | mantissa);
+  std::uint16_t h = 0;
+  actforge::codegen::store_value(&h, DType::F16, v);
+  return h;
 }
 
 struct Arrays {

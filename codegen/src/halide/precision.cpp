@@ -210,16 +210,6 @@ bool needs_f64(const KernelSpec &spec) {
   return false;
 }
 
-/// The f16 value of bit pattern `bits` (exact in float).
-float f16_value(std::uint32_t bits) {
-  const float sign = bits & 0x8000u ? -1.0f : 1.0f;
-  const int exponent = static_cast<int>((bits >> 10) & 0x1fu);
-  const float mantissa = static_cast<float>(bits & 0x3ffu);
-  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
-  if (exponent == 31) return mantissa != 0 ? NAN : sign * INFINITY;
-  return sign * std::ldexp(1024.0f + mantissa, exponent - 25);
-}
-
 /// Error of `got` against `exact` in f16 steps (the step at |exact|; 2^-24 below 2^-14). A
 /// non-finite `got` where `exact` is a finite f16 value is an infinite error.
 long double f16_steps(float got, long double exact) {
@@ -238,7 +228,8 @@ long double f16_steps(float got, long double exact) {
 bool f32_holds_f16(ir::Expr f) {
   const ir::Program p(f);
   for (std::uint32_t bits = 0; bits < 0x10000u; ++bits) {
-    const float x = f16_value(bits);
+    const auto h = static_cast<std::uint16_t>(bits);
+    const auto x = static_cast<float>(load_value(&h, DType::F16)); // exact
     if (!std::isfinite(x)) continue;
     const long double xl = x;
     const long double exact = p.eval<long double>(std::span<const long double>(&xl, 1), {});
